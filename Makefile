@@ -1,0 +1,23 @@
+# The two commands of the README's quick start. Each creates or reuses
+# .venv/ (installing only what is missing) and then runs.
+PY := .venv/bin/python
+CONFIG ?= configs/ae_hourglass-tiny_coco-mini-256x256.py
+WORK_DIR ?= work_dirs/ae_hourglass-tiny_coco-mini-256x256
+
+.PHONY: env main test lint
+
+env:
+	bash tools/setup_env.sh
+
+# Train the tiny model on the shipped COCO images, then evaluate it.
+main: env
+	$(PY) tools/train.py $(CONFIG) --work-dir $(WORK_DIR)
+	$(PY) tools/test.py $(CONFIG) $$(cat $(WORK_DIR)/last_checkpoint) \
+		--work-dir $(WORK_DIR)
+
+lint: env
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest -q

@@ -1,0 +1,3 @@
+from .ae_head import AssociativeEmbeddingHead
+
+__all__ = ['AssociativeEmbeddingHead']

@@ -1,0 +1,3 @@
+from .ae_loss import AELoss
+
+__all__ = ['AELoss']

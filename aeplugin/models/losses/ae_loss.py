@@ -1,0 +1,194 @@
+from typing import List, Sequence, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+
+from aeplugin.registry import MODELS
+
+
+@MODELS.register_module()
+class AELoss(nn.Module):
+    """The grouping loss of Associative Embedding (pull + push).
+
+    Drop-in for mmpose's ``AssociativeEmbeddingLoss`` (same call contract),
+    computed for the whole batch with gathers and segment reductions instead
+    of Python loops over images, people and keypoints. Two deliberate
+    differences from mmpose: the push term averages over ordered pairs of
+    *different* people (mmpose also sums the N self-pairs, which adds a
+    constant 1 / (N - 1)), and both terms are averaged over the images of the
+    batch (mmpose sums them, so its scale grows with the batch size).
+
+    For one image whose N people have visible keypoints, with m_n the mean
+    tag of person n over its visible keypoints:
+
+    - pull = mean_n mean_{k visible} ||t_nk - m_n||^2
+    - push = push_loss_factor * mean_{i != j} exp(-||m_i - m_j||^2), or
+      ``max(0, 1 - ||m_i - m_j||)`` with ``push_type='max'``
+
+    Images with fewer than two people contribute 0 push; with none, 0 pull.
+
+    Note:
+        - batch size: B
+        - instance number: N (N_i in image i)
+        - keypoint number: K
+        - embedding tag dimension: L
+        - heatmap size: [W, H]
+
+    Args:
+        loss_weight (float): Weight of both terms (paper: 1e-3). Defaults to
+            1.0
+        push_loss_factor (float): Extra weight of the push term. Defaults to
+            0.5, as the official code
+        push_type (str): ``'exp'`` (paper) or ``'max'`` (hinge on the tag
+            distance). Defaults to ``'exp'``
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 push_loss_factor: float = 0.5,
+                 push_type: str = 'exp') -> None:
+        super().__init__()
+        if push_type not in ('exp', 'max'):
+            raise ValueError(
+                f"push_type must be 'exp' or 'max', got {push_type!r}")
+        self.loss_weight = loss_weight
+        self.push_loss_factor = push_loss_factor
+        self.push_type = push_type
+
+    def forward(
+        self, tags: Tensor, keypoint_indices: Union[Sequence[Tensor], Tensor]
+    ) -> Tuple[Tensor, Tensor]:
+        """Compute the pull and push losses of a batch.
+
+        Args:
+            tags (Tensor): Tag maps in shape (B, L*K, H, W); channel
+                ``l*K + k`` holds dimension l of keypoint k
+            keypoint_indices (Sequence[Tensor] | Tensor): B tensors in shape
+                (N_i, K, 2), or one tensor in shape (B, N, K, 2). Each entry
+                is ``[y*W + x, visible]`` at heatmap resolution
+
+        Returns:
+            tuple:
+            - pull (Tensor): scalar
+            - push (Tensor): scalar
+        """
+        person_tags, visible, image_ids = self._gather_person_tags(
+            tags, keypoint_indices)
+        B = tags.shape[0]
+
+        num_visible = visible.sum(dim=1)  # (P, )
+        has_tags = num_visible > 0
+        denom = num_visible.clamp(min=1)
+        # (P, L): mean tag of each person over its visible keypoints
+        means = (person_tags * visible[..., None]).sum(dim=1) / denom[:, None]
+        sq_dist = (person_tags - means[:, None]).pow(2).sum(dim=-1)
+        person_pull = (sq_dist * visible).sum(dim=1) / denom  # (P, )
+
+        people_per_image = tags.new_zeros(B).index_add_(
+            0, image_ids, has_tags.to(tags.dtype))
+        pull_per_image = tags.new_zeros(B).index_add_(
+            0, image_ids, person_pull * has_tags)
+        pull = (pull_per_image / people_per_image.clamp(min=1)).mean()
+
+        push = self._push_per_image(means, has_tags, image_ids, B).mean()
+        return (pull * self.loss_weight,
+                push * self.loss_weight * self.push_loss_factor)
+
+    def _gather_person_tags(
+        self, tags: Tensor, keypoint_indices: Union[Sequence[Tensor], Tensor]
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Gather every person's keypoint tags from the tag maps.
+
+        Returns:
+            tuple:
+            - person_tags (Tensor): (P, K, L) with P = sum of N_i
+            - visible (Tensor): (P, K) float, 1 for visible keypoints
+            - image_ids (Tensor): (P, ) int64, the image of each person
+        """
+        if tags.ndim != 4:
+            raise ValueError(
+                f'tags must be (B, L*K, H, W), got shape {tuple(tags.shape)}')
+        B, C, H, W = tags.shape
+        if len(keypoint_indices) != B:
+            raise ValueError(
+                f'keypoint_indices holds {len(keypoint_indices)} images but '
+                f'tags hold {B}')
+        indices: List[Tensor] = [
+            torch.as_tensor(idx, device=tags.device).long()
+            for idx in keypoint_indices
+        ]
+        K = None
+        for i, idx in enumerate(indices):
+            if idx.ndim != 3 or idx.shape[-1] != 2:
+                raise ValueError(
+                    f'keypoint_indices[{i}] must be (N, K, 2), got shape '
+                    f'{tuple(idx.shape)}')
+            if K is not None and idx.shape[1] != K:
+                raise ValueError(
+                    f'keypoint_indices[{i}] has {idx.shape[1]} keypoints, '
+                    f'the others {K}')
+            K = idx.shape[1]
+        if C % K != 0:
+            raise ValueError(
+                f'tags have {C} channels, not a multiple of K={K} keypoints')
+        L = C // K
+
+        counts = torch.tensor([idx.shape[0] for idx in indices],
+                              device=tags.device)
+        all_idx = torch.cat(indices)  # (P, K, 2)
+        image_ids = torch.repeat_interleave(
+            torch.arange(B, device=tags.device), counts)
+        position, visible = all_idx[..., 0], all_idx[..., 1] > 0
+        out_of_map = visible & ((position < 0) | (position >= H * W))
+        if out_of_map.any():
+            p, k = out_of_map.nonzero()[0].tolist()
+            raise ValueError(
+                f'keypoint_indices[{int(image_ids[p])}] has a visible '
+                f'keypoint {k} at position {int(position[p, k])}, outside '
+                f'the {W}x{H} tag map')
+        position = torch.where(visible, position, torch.zeros_like(position))
+
+        # (B, K, H*W, L) so one advanced index gathers every (person, kpt)
+        flat = tags.view(B, L, K, H * W).permute(0, 2, 3, 1)
+        kpt_ids = torch.arange(K, device=tags.device)
+        person_tags = flat[image_ids[:, None], kpt_ids[None], position]
+        return person_tags, visible.to(tags.dtype), image_ids
+
+    def _push_per_image(self, means: Tensor, has_tags: Tensor,
+                        image_ids: Tensor, num_images: int) -> Tensor:
+        """Mean push over ordered pairs of different people, per image.
+
+        Args:
+            means (Tensor): (P, L) mean tag of each person
+            has_tags (Tensor): (P, ) bool, person has a visible keypoint
+            image_ids (Tensor): (P, ) image of each person
+            num_images (int): B
+
+        Returns:
+            Tensor: (B, ) push of each image (0 with fewer than 2 people)
+        """
+        P, L = means.shape
+        if P == 0:
+            return means.new_zeros(num_images)
+        # Scatter people into a padded (B, N_max, L) table to compare the
+        # people of each image with one batched distance computation.
+        counts = torch.bincount(image_ids, minlength=num_images)
+        offsets = torch.cumsum(counts, 0) - counts
+        slot = torch.arange(P, device=means.device) - offsets[image_ids]
+        n_max = int(counts.max())
+        table = means.new_zeros(num_images, n_max, L)
+        table[image_ids, slot] = means
+        valid = torch.zeros(
+            num_images, n_max, dtype=torch.bool, device=means.device)
+        valid[image_ids, slot] = has_tags
+
+        sq_dist = (table[:, :, None] - table[:, None]).pow(2).sum(-1)
+        if self.push_type == 'exp':
+            pair_loss = torch.exp(-sq_dist)
+        else:
+            # clamp keeps the sqrt differentiable for identical tags
+            pair_loss = (1 - sq_dist.clamp(min=1e-12).sqrt()).clamp(min=0)
+        eye = torch.eye(n_max, dtype=torch.bool, device=means.device)
+        pairs = valid[:, :, None] & valid[:, None] & ~eye
+        num_pairs = pairs.sum(dim=(1, 2)).clamp(min=1)
+        return (pair_loss * pairs).sum(dim=(1, 2)) / num_pairs
