@@ -49,7 +49,7 @@ MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=mmpose_registry.MODEL_WRAPPERS,
     scope='aeplugin',
-    locations=['mmpose.models'])
+    locations=['mmpose.models', 'aeplugin.engine'])
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',
     parent=mmpose_registry.WEIGHT_INITIALIZERS,

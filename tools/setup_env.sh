@@ -10,7 +10,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${AEPLUGIN_VENV:-$ROOT/.venv}"
-PYTHON="${PYTHON:-python3.11}"
+BASE_PYTHON="${AEPLUGIN_BASE_PYTHON:-python3.11}"
 TORCH_SPEC="${AEPLUGIN_TORCH:-torch==2.14.1 torchvision==0.29.1}"
 CACHE="${AEPLUGIN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aeplugin/wheels}"
 STAMP="$VENV/.aeplugin-installed"
@@ -23,7 +23,7 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(hash_inputs)" ]; then
   exit 0
 fi
 
-[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+[ -x "$VENV/bin/python" ] || "$BASE_PYTHON" -m venv "$VENV"
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 

@@ -6,7 +6,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-import aeplugin  # noqa: F401  (registers the plugin scope and checkpoint types)
+from aeplugin.engine import init_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -79,6 +79,7 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    init_cpu_distributed(cfg.launcher)
     Runner.from_cfg(cfg).train()
 
 
