@@ -14,20 +14,21 @@ def aeplugin_scope():
 
 
 class _PluginOnly:
-
     def __init__(self, value=0):
         self.value = value
 
 
 def test_plugin_and_mmpose_components_build_from_one_config(aeplugin_scope):
-    MODELS.register_module(name='_PluginOnlyForTest', module=_PluginOnly,
-                           force=True)
+    MODELS.register_module(
+        name='_PluginOnlyForTest', module=_PluginOnly, force=True
+    )
     from mmpose.models.losses import KeypointMSELoss
 
     cfg = dict(
         plugin=dict(type='_PluginOnlyForTest', value=3),
         host=dict(type='KeypointMSELoss', use_target_weight=True),
-        explicit=dict(type='mmpose.KeypointMSELoss'))
+        explicit=dict(type='mmpose.KeypointMSELoss'),
+    )
     built = {k: MODELS.build(v) for k, v in cfg.items()}
     assert isinstance(built['plugin'], _PluginOnly)
     assert built['plugin'].value == 3
@@ -53,19 +54,30 @@ def test_mmpose_code_builds_plugin_codec_in_plugin_scope(aeplugin_scope):
 
     transform = GenerateTarget(
         encoder=dict(
-            type='BottomUpGrouping', input_size=(64, 64),
-            heatmap_size=(16, 16), sigma=2))
+            type='BottomUpGrouping',
+            input_size=(64, 64),
+            heatmap_size=(16, 16),
+            sigma=2,
+        )
+    )
     assert type(transform.encoder).__name__ == 'BottomUpGrouping'
     assert type(transform.encoder).__module__.startswith('aeplugin.')
-    assert KEYPOINT_CODECS.get('mmpose.AssociativeEmbedding').__module__ \
-        .startswith('mmpose.')
+    assert KEYPOINT_CODECS.get(
+        'mmpose.AssociativeEmbedding'
+    ).__module__.startswith('mmpose.')
 
 
 def test_import_is_cheap_and_silent():
-    code = ('import sys, aeplugin; '
-            'print(sorted(m for m in sys.modules '
-            "if m.startswith('aeplugin.models') or m == 'mmpose.models'))")
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                         text=True, check=True)
+    code = (
+        'import sys, aeplugin; '
+        'print(sorted(m for m in sys.modules '
+        "if m.startswith('aeplugin.models') or m == 'mmpose.models'))"
+    )
+    out = subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == '[]'
     assert out.stderr == ''

@@ -1,4 +1,5 @@
 """Train a pose model with mmengine's Runner (as mmpose's tools/train.py)."""
+
 import argparse
 import os
 import os.path as osp
@@ -19,28 +20,34 @@ def parse_args(argv=None):
         type=str,
         const='auto',
         help='resume from the given checkpoint, or without a value from '
-        'the latest checkpoint in the work directory')
+        'the latest checkpoint in the work directory',
+    )
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--amp', action='store_true', help='automatic mixed precision'
+    )
     parser.add_argument(
         '--no-validate',
         action='store_true',
-        help='do not evaluate checkpoints during training')
+        help='do not evaluate checkpoints during training',
+    )
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual total batch size '
-        'against `auto_scale_lr.base_batch_size`')
+        'against `auto_scale_lr.base_batch_size`',
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override settings of the config, as key=value pairs')
+        help='override settings of the config, as key=value pairs',
+    )
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher',
+    )
     # torchrun passes --local-rank to the script under torch >= 2.0
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
@@ -59,7 +66,8 @@ def merge_args(cfg, args):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join(
-            './work_dirs', osp.splitext(osp.basename(args.config))[0])
+            './work_dirs', osp.splitext(osp.basename(args.config))[0]
+        )
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

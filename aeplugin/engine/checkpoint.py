@@ -9,6 +9,7 @@ the safe loader off, allow exactly those types, and stand in for ``getattr``
 with a version that only resolves ``HistoryBuffer``'s statistics methods:
 allowing the real ``getattr`` would let a crafted file reach any attribute.
 """
+
 import pickle
 
 import numpy as np
@@ -22,8 +23,20 @@ except ImportError:  # numpy < 2
 
 
 # numpy scalars in log values pickle their dtype's class
-_NUMPY_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16',
-                 'uint32', 'uint64', 'float16', 'float32', 'float64')
+_NUMPY_DTYPES = (
+    'bool',
+    'int8',
+    'int16',
+    'int32',
+    'int64',
+    'uint8',
+    'uint16',
+    'uint32',
+    'uint64',
+    'float16',
+    'float32',
+    'float64',
+)
 
 
 def history_buffer_getattr(owner, name):
@@ -35,7 +48,8 @@ def history_buffer_getattr(owner, name):
         return getattr(owner, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({owner!r}, {name!r}); only '
-        'HistoryBuffer statistics methods are allowed')
+        'HistoryBuffer statistics methods are allowed'
+    )
 
 
 def runner_checkpoint_globals() -> list:

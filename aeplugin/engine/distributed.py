@@ -6,6 +6,7 @@ mmengine 0.10.7 assumes CUDA in two places: ``init_dist`` calls
 ids for CPU modules. Everything else (samplers, gathering, rank-0 logging and
 checkpoints) is the same code path as on GPUs.
 """
+
 import os
 
 import torch
@@ -25,15 +26,22 @@ def init_cpu_distributed(launcher: str) -> bool:
     Returns:
         bool: whether a process group was started here
     """
-    if (launcher != 'pytorch' or torch.cuda.is_available()
-            or torch_dist.is_initialized()):
+    if (
+        launcher != 'pytorch'
+        or torch.cuda.is_available()
+        or torch_dist.is_initialized()
+    ):
         return False
-    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-               if k not in os.environ]
+    missing = [
+        k
+        for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+        if k not in os.environ
+    ]
     if missing:
         raise RuntimeError(
             f'--launcher pytorch needs {", ".join(missing)} in the '
-            'environment: start the job with tools/dist_train.sh (torchrun)')
+            'environment: start the job with tools/dist_train.sh (torchrun)'
+        )
     torch_dist.init_process_group(backend='gloo')
     return True
 

@@ -4,8 +4,13 @@ import torch
 import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.heads import HeatmapHead
-from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
-                                 OptSampleList, Predictions)
+from mmpose.utils.typing import (
+    ConfigType,
+    Features,
+    OptConfigType,
+    OptSampleList,
+    Predictions,
+)
 from torch import Tensor
 
 from aeplugin.registry import MODELS
@@ -65,30 +70,37 @@ class AssociativeEmbeddingHead(HeatmapHead):
         init_cfg (dict, optional): Initialization config
     """
 
-    def __init__(self,
-                 in_channels: Union[int, Sequence[int]],
-                 num_keypoints: int,
-                 tag_dim: int = 1,
-                 tag_per_keypoint: bool = True,
-                 deconv_out_channels: OptIntSeq = None,
-                 deconv_kernel_sizes: OptIntSeq = None,
-                 conv_out_channels: OptIntSeq = None,
-                 conv_kernel_sizes: OptIntSeq = None,
-                 final_layer: Optional[dict] = dict(kernel_size=1),
-                 stack_loss_weights: Optional[Sequence[float]] = None,
-                 keypoint_loss: ConfigType = dict(type='KeypointMSELoss'),
-                 tag_loss: ConfigType = dict(type='AELoss', loss_weight=1e-3),
-                 decoder: OptConfigType = None,
-                 init_cfg: OptConfigType = None):
-        out_channels = (num_keypoints * (1 + tag_dim)
-                        if tag_per_keypoint else num_keypoints + tag_dim)
-        has_layers = bool(deconv_out_channels or conv_out_channels
-                          or final_layer is not None)
+    def __init__(
+        self,
+        in_channels: Union[int, Sequence[int]],
+        num_keypoints: int,
+        tag_dim: int = 1,
+        tag_per_keypoint: bool = True,
+        deconv_out_channels: OptIntSeq = None,
+        deconv_kernel_sizes: OptIntSeq = None,
+        conv_out_channels: OptIntSeq = None,
+        conv_kernel_sizes: OptIntSeq = None,
+        final_layer: Optional[dict] = dict(kernel_size=1),
+        stack_loss_weights: Optional[Sequence[float]] = None,
+        keypoint_loss: ConfigType = dict(type='KeypointMSELoss'),
+        tag_loss: ConfigType = dict(type='AELoss', loss_weight=1e-3),
+        decoder: OptConfigType = None,
+        init_cfg: OptConfigType = None,
+    ):
+        out_channels = (
+            num_keypoints * (1 + tag_dim)
+            if tag_per_keypoint
+            else num_keypoints + tag_dim
+        )
+        has_layers = bool(
+            deconv_out_channels or conv_out_channels or final_layer is not None
+        )
         if not has_layers and in_channels != out_channels:
             raise ValueError(
                 'A head without layers takes predictions: in_channels must '
                 f'be K*(1+L)={out_channels} (or K+L with tag_per_keypoint='
-                f'False), got {in_channels}')
+                f'False), got {in_channels}'
+            )
         super().__init__(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -99,15 +111,18 @@ class AssociativeEmbeddingHead(HeatmapHead):
             final_layer=final_layer,
             loss=dict(
                 type='CombinedLoss',
-                losses=dict(keypoint_loss=keypoint_loss, tag_loss=tag_loss)),
+                losses=dict(keypoint_loss=keypoint_loss, tag_loss=tag_loss),
+            ),
             decoder=decoder,
-            init_cfg=init_cfg)
+            init_cfg=init_cfg,
+        )
         self.has_layers = has_layers
         self.num_keypoints = num_keypoints
         self.tag_dim = tag_dim
         self.tag_per_keypoint = tag_per_keypoint
         self.stack_loss_weights = (
-            None if stack_loss_weights is None else list(stack_loss_weights))
+            None if stack_loss_weights is None else list(stack_loss_weights)
+        )
 
     def forward_stacks(self, feats: Features) -> List[Tuple[Tensor, Tensor]]:
         """Every supervised prediction, split into heatmaps and tags.
@@ -134,7 +149,8 @@ class AssociativeEmbeddingHead(HeatmapHead):
         if output.shape[1] != self.out_channels:
             raise ValueError(
                 f'{type(self).__name__} expects {self.out_channels} output '
-                f'channels, got {output.shape[1]}')
+                f'channels, got {output.shape[1]}'
+            )
         K = self.num_keypoints
         heatmaps, tags = output[:, :K], output[:, K:]
         if not self.tag_per_keypoint:
@@ -142,10 +158,12 @@ class AssociativeEmbeddingHead(HeatmapHead):
             tags = tags.repeat_interleave(K, dim=1)
         return heatmaps, tags
 
-    def loss(self,
-             feats: Features,
-             batch_data_samples: OptSampleList,
-             train_cfg: ConfigType = {}) -> dict:
+    def loss(
+        self,
+        feats: Features,
+        batch_data_samples: OptSampleList,
+        train_cfg: ConfigType = {},
+    ) -> dict:
         """Heatmap and tag losses summed over the supervised stacks.
 
         Each data sample holds ``gt_fields.heatmaps`` (K, H, W), optionally
@@ -160,23 +178,27 @@ class AssociativeEmbeddingHead(HeatmapHead):
         if len(weights) != len(stacks):
             raise ValueError(
                 f'stack_loss_weights has {len(weights)} entries for '
-                f'{len(stacks)} supervised outputs')
+                f'{len(stacks)} supervised outputs'
+            )
         gt_heatmaps, masks, keypoint_indices = self._targets(
-            batch_data_samples, stacks[0][0])
+            batch_data_samples, stacks[0][0]
+        )
 
-        loss_kpt = loss_pull = loss_push = 0.
+        loss_kpt = loss_pull = loss_push = 0.0
         for weight, (heatmaps, tags) in zip(weights, stacks):
             loss_kpt = loss_kpt + weight * self.loss_module.keypoint_loss(
-                heatmaps, gt_heatmaps, None, masks)
+                heatmaps, gt_heatmaps, None, masks
+            )
             pull, push = self.loss_module.tag_loss(tags, keypoint_indices)
             loss_pull = loss_pull + weight * pull
             loss_push = loss_push + weight * push
         return dict(
-            loss_kpt=loss_kpt, loss_pull=loss_pull, loss_push=loss_push)
+            loss_kpt=loss_kpt, loss_pull=loss_pull, loss_push=loss_push
+        )
 
-    def _targets(self, batch_data_samples: OptSampleList,
-                 pred_heatmaps: Tensor) -> Tuple[Tensor, Optional[Tensor],
-                                                 List[Tensor]]:
+    def _targets(
+        self, batch_data_samples: OptSampleList, pred_heatmaps: Tensor
+    ) -> Tuple[Tensor, Optional[Tensor], List[Tensor]]:
         """Stack the targets of a batch and check them against the output.
 
         Returns:
@@ -189,17 +211,21 @@ class AssociativeEmbeddingHead(HeatmapHead):
         H, W = pred_heatmaps.shape[-2:]
         device = pred_heatmaps.device
         gt_heatmaps = torch.stack(
-            [d.gt_fields.heatmaps for d in batch_data_samples]).to(device)
+            [d.gt_fields.heatmaps for d in batch_data_samples]
+        ).to(device)
         if gt_heatmaps.shape[1:] != (K, H, W):
             raise ValueError(
                 f'target heatmaps are {tuple(gt_heatmaps.shape[1:])} but the '
                 f'head predicts ({K}, {H}, {W}): check the codec heatmap_size '
-                'against the input size and the backbone stride')
+                'against the input size and the backbone stride'
+            )
         if all('heatmap_mask' in d.gt_fields for d in batch_data_samples):
-            masks = torch.stack([
-                torch.as_tensor(d.gt_fields.heatmap_mask).reshape(1, H, W)
-                for d in batch_data_samples
-            ]).to(device=device, dtype=pred_heatmaps.dtype)
+            masks = torch.stack(
+                [
+                    torch.as_tensor(d.gt_fields.heatmap_mask).reshape(1, H, W)
+                    for d in batch_data_samples
+                ]
+            ).to(device=device, dtype=pred_heatmaps.dtype)
         else:
             masks = None
         keypoint_indices = []
@@ -209,13 +235,16 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 keypoint_indices.append(labels.keypoint_indices.to(device))
             else:
                 keypoint_indices.append(
-                    torch.zeros((0, K, 2), dtype=torch.long, device=device))
+                    torch.zeros((0, K, 2), dtype=torch.long, device=device)
+                )
         return gt_heatmaps, masks, keypoint_indices
 
-    def predict(self,
-                feats: Features,
-                batch_data_samples: OptSampleList,
-                test_cfg: ConfigType = {}) -> Predictions:
+    def predict(
+        self,
+        feats: Features,
+        batch_data_samples: OptSampleList,
+        test_cfg: ConfigType = {},
+    ) -> Predictions:
         """Decode people, with optional flip and multi-scale test.
 
         Args:
@@ -237,16 +266,19 @@ class AssociativeEmbeddingHead(HeatmapHead):
             (S*F*L*K, H, W) for S scales and F flips
         """
         flip_test = test_cfg.get('flip_test', False)
-        per_scale = (feats if test_cfg.get('multiscale_test', False) else
-                     [feats])
+        per_scale = (
+            feats if test_cfg.get('multiscale_test', False) else [feats]
+        )
         size = None
         if test_cfg.get('restore_heatmap_size', False):
-            img_shapes = {tuple(d.metainfo['img_shape'][:2])
-                          for d in batch_data_samples}
+            img_shapes = {
+                tuple(d.metainfo['img_shape'][:2]) for d in batch_data_samples
+            }
             if len(img_shapes) != 1:
                 raise ValueError(
                     'restore_heatmap_size needs one input size per batch, '
-                    f'got {sorted(img_shapes)}')
+                    f'got {sorted(img_shapes)}'
+                )
             size = img_shapes.pop()
 
         all_heatmaps, all_tags = [], []
@@ -257,10 +289,12 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 flip_heatmaps, flip_tags = self.forward(scale_feats[1])
                 all_heatmaps += [
                     heatmaps,
-                    self._flip(flip_heatmaps, flip_indices, test_cfg)
+                    self._flip(flip_heatmaps, flip_indices, test_cfg),
                 ]
-                all_tags += [tags, self._flip(flip_tags, flip_indices,
-                                              test_cfg)]
+                all_tags += [
+                    tags,
+                    self._flip(flip_tags, flip_indices, test_cfg),
+                ]
             else:
                 heatmaps, tags = self.forward(scale_feats)
                 all_heatmaps.append(heatmaps)
@@ -269,11 +303,12 @@ class AssociativeEmbeddingHead(HeatmapHead):
         if size is None:
             size = tuple(all_heatmaps[0].shape[-2:])
         align_corners = test_cfg.get('align_corners', False)
-        batch_heatmaps = torch.stack([
-            self._resize(h, size, align_corners) for h in all_heatmaps
-        ]).mean(dim=0)
+        batch_heatmaps = torch.stack(
+            [self._resize(h, size, align_corners) for h in all_heatmaps]
+        ).mean(dim=0)
         batch_tags = torch.cat(
-            [self._resize(t, size, align_corners) for t in all_tags], dim=1)
+            [self._resize(t, size, align_corners) for t in all_tags], dim=1
+        )
 
         preds = self.decode((batch_heatmaps, batch_tags))
         if test_cfg.get('output_heatmaps', False):
@@ -284,15 +319,17 @@ class AssociativeEmbeddingHead(HeatmapHead):
             return preds, pred_fields
         return preds
 
-    def _flip(self, maps: Tensor, flip_indices: Sequence[int],
-              test_cfg: ConfigType) -> Tensor:
+    def _flip(
+        self, maps: Tensor, flip_indices: Sequence[int], test_cfg: ConfigType
+    ) -> Tensor:
         """Undo a horizontal flip of (B, L*K, H, W) maps: mirror them and
         swap left/right keypoint channels."""
         B, C, H, W = maps.shape
         K = self.num_keypoints
         if len(flip_indices) != K:
             raise ValueError(
-                f'flip_indices has {len(flip_indices)} entries for K={K}')
+                f'flip_indices has {len(flip_indices)} entries for K={K}'
+            )
         maps = maps.flip(-1).view(B, C // K, K, H, W)[:, :, flip_indices]
         maps = maps.reshape(B, C, H, W)
         if test_cfg.get('shift_heatmap', False):
@@ -300,12 +337,14 @@ class AssociativeEmbeddingHead(HeatmapHead):
         return maps
 
     @staticmethod
-    def _resize(maps: Tensor, size: Tuple[int, int],
-                align_corners: bool) -> Tensor:
+    def _resize(
+        maps: Tensor, size: Tuple[int, int], align_corners: bool
+    ) -> Tensor:
         if tuple(maps.shape[-2:]) == tuple(size):
             return maps
         return F.interpolate(
-            maps, size=size, mode='bilinear', align_corners=align_corners)
+            maps, size=size, mode='bilinear', align_corners=align_corners
+        )
 
     def decode(self, batch_outputs: Tuple[Tensor, Tensor]) -> List:
         """Group people with the codec's ``batch_decode``.
@@ -321,11 +360,12 @@ class AssociativeEmbeddingHead(HeatmapHead):
         if self.decoder is None:
             raise RuntimeError(
                 f'{type(self).__name__} has no decoder: set `decoder` in its '
-                'config to use predict() or decode()')
+                'config to use predict() or decode()'
+            )
         keypoints, scores, instance_scores = self.decoder.batch_decode(
-            *batch_outputs)
+            *batch_outputs
+        )
         return [
-            InstanceData(
-                keypoints=k, keypoint_scores=s, bbox_scores=i)
+            InstanceData(keypoints=k, keypoint_scores=s, bbox_scores=i)
             for k, s, i in zip(keypoints, scores, instance_scores)
         ]

@@ -43,14 +43,17 @@ class AELoss(nn.Module):
             distance). Defaults to ``'exp'``
     """
 
-    def __init__(self,
-                 loss_weight: float = 1.0,
-                 push_loss_factor: float = 0.5,
-                 push_type: str = 'exp') -> None:
+    def __init__(
+        self,
+        loss_weight: float = 1.0,
+        push_loss_factor: float = 0.5,
+        push_type: str = 'exp',
+    ) -> None:
         super().__init__()
         if push_type not in ('exp', 'max'):
             raise ValueError(
-                f"push_type must be 'exp' or 'max', got {push_type!r}")
+                f"push_type must be 'exp' or 'max', got {push_type!r}"
+            )
         self.loss_weight = loss_weight
         self.push_loss_factor = push_loss_factor
         self.push_type = push_type
@@ -73,7 +76,8 @@ class AELoss(nn.Module):
             - push (Tensor): scalar
         """
         person_tags, visible, image_ids = self._gather_person_tags(
-            tags, keypoint_indices)
+            tags, keypoint_indices
+        )
         B = tags.shape[0]
 
         num_visible = visible.sum(dim=1)  # (P, )
@@ -85,14 +89,18 @@ class AELoss(nn.Module):
         person_pull = (sq_dist * visible).sum(dim=1) / denom  # (P, )
 
         people_per_image = tags.new_zeros(B).index_add_(
-            0, image_ids, has_tags.to(tags.dtype))
+            0, image_ids, has_tags.to(tags.dtype)
+        )
         pull_per_image = tags.new_zeros(B).index_add_(
-            0, image_ids, person_pull * has_tags)
+            0, image_ids, person_pull * has_tags
+        )
         pull = (pull_per_image / people_per_image.clamp(min=1)).mean()
 
         push = self._push_per_image(means, has_tags, image_ids, B).mean()
-        return (pull * self.loss_weight,
-                push * self.loss_weight * self.push_loss_factor)
+        return (
+            pull * self.loss_weight,
+            push * self.loss_weight * self.push_loss_factor,
+        )
 
     def _gather_person_tags(
         self, tags: Tensor, keypoint_indices: Union[Sequence[Tensor], Tensor]
@@ -107,12 +115,14 @@ class AELoss(nn.Module):
         """
         if tags.ndim != 4:
             raise ValueError(
-                f'tags must be (B, L*K, H, W), got shape {tuple(tags.shape)}')
+                f'tags must be (B, L*K, H, W), got shape {tuple(tags.shape)}'
+            )
         B, C, H, W = tags.shape
         if len(keypoint_indices) != B:
             raise ValueError(
                 f'keypoint_indices holds {len(keypoint_indices)} images but '
-                f'tags hold {B}')
+                f'tags hold {B}'
+            )
         indices: List[Tensor] = [
             torch.as_tensor(idx, device=tags.device).long()
             for idx in keypoint_indices
@@ -122,22 +132,27 @@ class AELoss(nn.Module):
             if idx.ndim != 3 or idx.shape[-1] != 2:
                 raise ValueError(
                     f'keypoint_indices[{i}] must be (N, K, 2), got shape '
-                    f'{tuple(idx.shape)}')
+                    f'{tuple(idx.shape)}'
+                )
             if K is not None and idx.shape[1] != K:
                 raise ValueError(
                     f'keypoint_indices[{i}] has {idx.shape[1]} keypoints, '
-                    f'the others {K}')
+                    f'the others {K}'
+                )
             K = idx.shape[1]
         if C % K != 0:
             raise ValueError(
-                f'tags have {C} channels, not a multiple of K={K} keypoints')
+                f'tags have {C} channels, not a multiple of K={K} keypoints'
+            )
         L = C // K
 
-        counts = torch.tensor([idx.shape[0] for idx in indices],
-                              device=tags.device)
+        counts = torch.tensor(
+            [idx.shape[0] for idx in indices], device=tags.device
+        )
         all_idx = torch.cat(indices)  # (P, K, 2)
         image_ids = torch.repeat_interleave(
-            torch.arange(B, device=tags.device), counts)
+            torch.arange(B, device=tags.device), counts
+        )
         position, visible = all_idx[..., 0], all_idx[..., 1] > 0
         out_of_map = visible & ((position < 0) | (position >= H * W))
         if out_of_map.any():
@@ -145,7 +160,8 @@ class AELoss(nn.Module):
             raise ValueError(
                 f'keypoint_indices[{int(image_ids[p])}] has a visible '
                 f'keypoint {k} at position {int(position[p, k])}, outside '
-                f'the {W}x{H} tag map')
+                f'the {W}x{H} tag map'
+            )
         position = torch.where(visible, position, torch.zeros_like(position))
 
         # (B, K, H*W, L) so one advanced index gathers every (person, kpt)
@@ -154,8 +170,13 @@ class AELoss(nn.Module):
         person_tags = flat[image_ids[:, None], kpt_ids[None], position]
         return person_tags, visible.to(tags.dtype), image_ids
 
-    def _push_per_image(self, means: Tensor, has_tags: Tensor,
-                        image_ids: Tensor, num_images: int) -> Tensor:
+    def _push_per_image(
+        self,
+        means: Tensor,
+        has_tags: Tensor,
+        image_ids: Tensor,
+        num_images: int,
+    ) -> Tensor:
         """Mean push over ordered pairs of different people, per image.
 
         Args:
@@ -179,7 +200,8 @@ class AELoss(nn.Module):
         table = means.new_zeros(num_images, n_max, L)
         table[image_ids, slot] = means
         valid = torch.zeros(
-            num_images, n_max, dtype=torch.bool, device=means.device)
+            num_images, n_max, dtype=torch.bool, device=means.device
+        )
         valid[image_ids, slot] = has_tags
 
         sq_dist = (table[:, :, None] - table[:, None]).pow(2).sum(-1)

@@ -21,26 +21,30 @@ def _reference_loss(tags, keypoint_indices, push_type='exp'):
         maps = tags[b].view(L, K, H * W)
         means, person_pulls = [], []
         for person in keypoint_indices[b]:
-            kpt_tags = [maps[:, k, int(person[k, 0])] for k in range(K)
-                        if person[k, 1] > 0]
+            kpt_tags = [
+                maps[:, k, int(person[k, 0])]
+                for k in range(K)
+                if person[k, 1] > 0
+            ]
             if not kpt_tags:
                 continue
             kpt_tags = torch.stack(kpt_tags)
             mean = kpt_tags.mean(dim=0)
             means.append(mean)
-            person_pulls.append(((kpt_tags - mean)**2).sum(-1).mean())
+            person_pulls.append(((kpt_tags - mean) ** 2).sum(-1).mean())
         n = len(means)
         pulls.append(sum(person_pulls) / n if n else tags.new_zeros(()))
         terms = []
         for i in range(n):
             for j in range(n):
                 if i != j:
-                    d2 = ((means[i] - means[j])**2).sum()
+                    d2 = ((means[i] - means[j]) ** 2).sum()
                     terms.append(
-                        torch.exp(-d2) if push_type == 'exp' else
-                        torch.clamp(1 - d2.sqrt(), min=0))
-        pushes.append(sum(terms) / len(terms) if terms else
-                      tags.new_zeros(()))
+                        torch.exp(-d2)
+                        if push_type == 'exp'
+                        else torch.clamp(1 - d2.sqrt(), min=0)
+                    )
+        pushes.append(sum(terms) / len(terms) if terms else tags.new_zeros(()))
     return torch.stack(pulls).mean(), torch.stack(pushes).mean()
 
 
@@ -58,11 +62,15 @@ def _random_case(seed, people=(0, 1, 4), K=5, L=2, H=8, W=8):
 
 def test_hand_computed_two_people():
     # keypoint 0: flat tags [1, 5, 0, 9]; keypoint 1: [7, 3, 8, 8]
-    tags = _tags_from_values([[1., 5., 0., 9.], [7., 3., 8., 8.]], K=2)
-    indices = [torch.tensor([
-        [[0, 1], [1, 1]],  # person A: tags 1 and 3 -> mean 2, pull 1
-        [[2, 1], [3, 0]],  # person B: tag 0 only -> mean 0, pull 0
-    ])]
+    tags = _tags_from_values([[1.0, 5.0, 0.0, 9.0], [7.0, 3.0, 8.0, 8.0]], K=2)
+    indices = [
+        torch.tensor(
+            [
+                [[0, 1], [1, 1]],  # person A: tags 1 and 3 -> mean 2, pull 1
+                [[2, 1], [3, 0]],  # person B: tag 0 only -> mean 0, pull 0
+            ]
+        )
+    ]
     pull, push = AELoss(loss_weight=1.0, push_loss_factor=0.5)(tags, indices)
     assert pull.item() == pytest.approx(0.5)
     assert push.item() == pytest.approx(0.5 * math.exp(-4.0))
@@ -70,11 +78,12 @@ def test_hand_computed_two_people():
 
 def test_hand_computed_three_people_and_batch_average():
     tags = torch.zeros(2, 1, 1, 3, dtype=torch.float64)
-    tags[0, 0, 0] = torch.tensor([0., 1., 3.])
+    tags[0, 0, 0] = torch.tensor([0.0, 1.0, 3.0])
     one_each = torch.tensor([[[0, 1]], [[1, 1]], [[2, 1]]])
     nobody = torch.zeros((0, 1, 2), dtype=torch.long)
     pull, push = AELoss(loss_weight=2.0, push_loss_factor=1.0)(
-        tags, [one_each, nobody])
+        tags, [one_each, nobody]
+    )
     # means 0, 1, 3: ordered pairs give 2 * (e^-1 + e^-9 + e^-4) over 6
     # pairs; the empty second image halves the batch mean
     expected_push = (math.exp(-1) + math.exp(-9) + math.exp(-4)) / 3
@@ -83,7 +92,7 @@ def test_hand_computed_three_people_and_batch_average():
 
 
 def test_max_push_hand_computed():
-    tags = torch.tensor([0., 0.25, 3.], dtype=torch.float64).view(1, 1, 1, 3)
+    tags = torch.tensor([0.0, 0.25, 3.0], dtype=torch.float64).view(1, 1, 1, 3)
     indices = [torch.tensor([[[0, 1]], [[1, 1]], [[2, 1]]])]
     _, push = AELoss(push_loss_factor=1.0, push_type='max')(tags, indices)
     # only the pair (0, 0.25) is closer than 1: 2 * 0.75 over 6 pairs
@@ -94,7 +103,8 @@ def test_max_push_hand_computed():
 def test_matches_reference_loop(push_type):
     tags, indices = _random_case(seed=0)
     pull, push = AELoss(push_loss_factor=1.0, push_type=push_type)(
-        tags, indices)
+        tags, indices
+    )
     ref_pull, ref_push = _reference_loss(tags, indices, push_type)
     torch.testing.assert_close(pull, ref_pull, rtol=0, atol=1e-12)
     torch.testing.assert_close(push, ref_push, rtol=0, atol=1e-12)
@@ -103,7 +113,7 @@ def test_matches_reference_loop(push_type):
 def test_agrees_with_mmpose_up_to_its_documented_differences():
     from mmpose.models.losses import AssociativeEmbeddingLoss
 
-    tags, indices = _random_case(seed=1, people=(4, ), L=1)
+    tags, indices = _random_case(seed=1, people=(4,), L=1)
     n = len(indices[0])
     ours = AELoss()(tags, indices)
     theirs = AssociativeEmbeddingLoss()(tags, indices)
@@ -111,8 +121,8 @@ def test_agrees_with_mmpose_up_to_its_documented_differences():
     torch.testing.assert_close(ours[0], theirs[0], atol=1e-6, rtol=0)
     # mmpose adds the N self-pairs exp(0) = 1 to the push sum
     torch.testing.assert_close(
-        ours[1], theirs[1] - 0.5 * n / (n * (n - 1) + 1e-6), atol=1e-6,
-        rtol=0)
+        ours[1], theirs[1] - 0.5 * n / (n * (n - 1) + 1e-6), atol=1e-6, rtol=0
+    )
 
 
 def test_gradcheck():
@@ -120,14 +130,18 @@ def test_gradcheck():
     loss = AELoss(push_loss_factor=1.0)
     tags.requires_grad_(True)
     assert torch.autograd.gradcheck(
-        lambda t: sum(loss(t, indices)), (tags, ), eps=1e-6, atol=1e-5)
+        lambda t: sum(loss(t, indices)), (tags,), eps=1e-6, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize('people', [0, 1])
 def test_finite_for_zero_and_one_person(people):
     tags = torch.randn(1, 4, 4, 4, requires_grad=True)
-    indices = [torch.tensor([[[1, 1], [5, 1], [6, 0], [9, 1]]] * people,
-                            dtype=torch.long).view(people, 4, 2)]
+    indices = [
+        torch.tensor(
+            [[[1, 1], [5, 1], [6, 0], [9, 1]]] * people, dtype=torch.long
+        ).view(people, 4, 2)
+    ]
     pull, push = AELoss()(tags, indices)
     (pull + push).backward()
     assert push.item() == 0.0
