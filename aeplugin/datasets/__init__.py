@@ -1,0 +1,7 @@
+from .transforms import (
+    BottomupCrowdMask,
+    BottomupRandomFlip,
+    PackBottomupPoseInputs,
+)
+
+__all__ = ['BottomupCrowdMask', 'BottomupRandomFlip', 'PackBottomupPoseInputs']

@@ -1,0 +1,138 @@
+# COCO person keypoints for bottom-up Associative Embedding: codec,
+# pipelines, data loaders and evaluators. Needs default_scope='aeplugin'
+# (plain names fall back to mmpose's transforms, dataset and metric).
+#
+# A model config overrides paths by merging, e.g.
+#   train_dataloader = dict(dataset=dict(data_root='data/coco-mini/'))
+# Sizes are resolved when this file loads, so a child that changes the input
+# size restates the codec and the two pipelines (only the affine, the codec
+# and the resize depend on it) and points the loaders at them:
+#   codec = dict(_base_.codec, input_size=(640, 640), heatmap_size=(160, 160))
+#   train_pipeline = [
+#       dict(_base_.train_pipeline[0]),
+#       dict(_base_.train_pipeline[1], input_size=codec['input_size']),
+#       dict(_base_.train_pipeline[2], encoder=codec),
+#       *_base_.train_pipeline[3:],
+#   ]
+#   val_pipeline = [
+#       dict(_base_.val_pipeline[0]),
+#       dict(_base_.val_pipeline[1], input_size=codec['input_size']),
+#       *_base_.val_pipeline[2:],
+#   ]
+#   train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+#   val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+#   test_dataloader = val_dataloader
+
+dataset_type = 'CocoDataset'
+data_mode = 'bottomup'
+data_root = 'data/coco/'
+
+# The grouping order of the official code: head and torso, then the limbs.
+# fmt: off
+codec = dict(
+    type='BottomUpGrouping',
+    input_size=(512, 512),
+    heatmap_size=(128, 128),
+    sigma=2,
+    decode_keypoint_order=[0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14,
+                           15, 16],
+    decode_topk=30,
+    decode_center_shift=0.5,
+    decode_max_instances=30,
+)
+# fmt: on
+
+# Uniform draws as in the official code and mmpose 0.x: rotation +-30
+# degrees, a crop of 0.75-1.5 times the short side (mmpose 0.x's range),
+# shift up to 0.2 of the image. Keypoints pushed off the input lose their
+# label, so no partial Gaussian sits at the border (as in the official code).
+# The flip mirrors the encoded targets and the mask, so it comes after them.
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(
+        type='BottomupRandomAffine',
+        input_size=codec['input_size'],
+        shift_factor=0.2,
+        scale_factor=(0.75, 1.5),
+        scale_type='short',
+        rotate_factor=30.0,
+        distribution='uniform',
+        clip_border=True,
+    ),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='BottomupCrowdMask'),
+    dict(type='BottomupRandomFlip', prob=0.5),
+    dict(type='PackBottomupPoseInputs'),
+]
+
+# The short side is resized to the input size and the long side padded to a
+# multiple of 64 (the hourglass needs 64; HRNet 32); predictions go back to
+# the original image through input_center / input_scale.
+val_pipeline = [
+    dict(type='LoadImage'),
+    dict(
+        type='BottomupResize',
+        input_size=codec['input_size'],
+        size_factor=64,
+        resize_mode='expand',
+    ),
+    dict(
+        type='PackPoseInputs',
+        meta_keys=(
+            'id',
+            'img_id',
+            'img_path',
+            'crowd_index',
+            'ori_shape',
+            'img_shape',
+            'input_size',
+            'input_center',
+            'input_scale',
+            'flip',
+            'flip_direction',
+            'flip_indices',
+            'raw_ann_info',
+            'skeleton_links',
+        ),
+    ),
+]
+
+train_dataloader = dict(
+    batch_size=24,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/person_keypoints_train2017.json',
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_mode=data_mode,
+        ann_file='annotations/person_keypoints_val2017.json',
+        data_prefix=dict(img='val2017/'),
+        test_mode=True,
+        pipeline=val_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+
+val_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/person_keypoints_val2017.json',
+    nms_mode='none',
+    score_mode='bbox',
+)
+test_evaluator = val_evaluator
