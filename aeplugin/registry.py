@@ -23,7 +23,7 @@ HOOKS = Registry(
     'hook',
     parent=mmpose_registry.HOOKS,
     scope='aeplugin',
-    locations=['mmpose.engine.hooks', 'aeplugin.engine'],
+    locations=['mmpose.engine.hooks'],
 )
 
 DATASETS = Registry(
@@ -55,7 +55,7 @@ MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=mmpose_registry.MODEL_WRAPPERS,
     scope='aeplugin',
-    locations=['mmpose.models', 'aeplugin.engine'],
+    locations=['mmpose.models'],
 )
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',

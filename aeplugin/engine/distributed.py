@@ -1,19 +1,17 @@
 """Distributed training on machines without CUDA (gloo), on mmengine's path.
 
 mmengine 0.10.7 assumes CUDA in two places: ``init_dist`` calls
-``torch.cuda.set_device`` and ``Runner.wrap_model`` passes
+``torch.cuda.set_device`` (handled here), and ``Runner.wrap_model`` passes
 ``device_ids=[LOCAL_RANK]`` to DistributedDataParallel, which rejects device
-ids for CPU modules. Everything else (samplers, gathering, rank-0 logging and
-checkpoints) is the same code path as on GPUs.
+ids for CPU modules (handled by ``model_wrapper_cfg`` in
+``configs/_base_/default_runtime.py``). Everything else (samplers, gathering,
+rank-0 logging and checkpoints) is the same code path as on GPUs.
 """
 
 import os
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.model import MMDistributedDataParallel
-
-from aeplugin.registry import MODEL_WRAPPERS
 
 
 def init_cpu_distributed(launcher: str) -> bool:
@@ -44,17 +42,3 @@ def init_cpu_distributed(launcher: str) -> bool:
         )
     torch_dist.init_process_group(backend='gloo')
     return True
-
-
-@MODEL_WRAPPERS.register_module()
-class DeviceAwareDistributedDataParallel(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` that also wraps CPU modules.
-
-    Identical on GPUs; for a module on the CPU it drops the ``device_ids``
-    the Runner always passes, as DistributedDataParallel requires.
-    """
-
-    def __init__(self, module, device_ids=None, **kwargs):
-        if next(module.parameters()).device.type == 'cpu':
-            device_ids = None
-        super().__init__(module=module, device_ids=device_ids, **kwargs)

@@ -4,5 +4,13 @@ _base_ = 'mmpose::_base_/default_runtime.py'
 default_scope = 'aeplugin'
 custom_imports = dict(imports=['aeplugin'], allow_failed_imports=False)
 
-# Same as mmengine's default wrapper on GPUs; also runs on CPU (gloo).
-model_wrapper_cfg = dict(type='DeviceAwareDistributedDataParallel')
+# mmengine's own DDP wrapper, minus the device_ids=[LOCAL_RANK] its Runner
+# adds: DistributedDataParallel rejects device ids for CPU modules (gloo),
+# and on GPUs the data preprocessor already moves inputs to the model's
+# device. One code path for CPU and GPU runs.
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel',
+    device_ids=None,
+    broadcast_buffers=False,
+    find_unused_parameters=False,
+)

@@ -229,14 +229,16 @@ class AssociativeEmbeddingHead(HeatmapHead):
         else:
             masks = None
         keypoint_indices = []
-        for d in batch_data_samples:
+        for i, d in enumerate(batch_data_samples):
             labels = d.get('gt_instance_labels', None)
-            if labels is not None and 'keypoint_indices' in labels:
-                keypoint_indices.append(labels.keypoint_indices.to(device))
-            else:
-                keypoint_indices.append(
-                    torch.zeros((0, K, 2), dtype=torch.long, device=device)
+            if labels is None or 'keypoint_indices' not in labels:
+                raise ValueError(
+                    f'data sample {i} ({d.metainfo.get("img_path")}) has no '
+                    'gt_instance_labels.keypoint_indices: encode targets '
+                    'with GenerateTarget and pack them with '
+                    'PackBottomupPoseInputs'
                 )
+            keypoint_indices.append(labels.keypoint_indices.to(device))
         return gt_heatmaps, masks, keypoint_indices
 
     def predict(

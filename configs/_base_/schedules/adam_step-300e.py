@@ -1,9 +1,9 @@
 # mmpose 0.x's AE schedule (hourglass_ae_coco_512x512: 8 GPUs x 6 images,
 # COCO val AP 0.613 with flip): Adam 1.5e-3, 500-iteration linear warm-up,
-# x0.1 at epochs 200 and 260.
+# x0.1 at epochs 200 and 260. It refines the runtime's (by-epoch) loop.
+_base_ = ['../default_runtime.py']
+
 train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=10)
-val_cfg = dict()
-test_cfg = dict()
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1.5e-3))
 param_scheduler = [

@@ -1,0 +1,75 @@
+# A small AE model that trains on the 28 shipped COCO images (data/coco-mini)
+# on 2 CPU cores: the README's main job. It evaluates on its own training
+# images: a model that memorises them reaching a high AP shows that targets,
+# loss, decoding and evaluation agree on coordinates end to end.
+_base_ = ['./ae_hourglass-4stack_coco-512x512.py']
+
+codec = dict(_base_.codec, input_size=(256, 256), heatmap_size=(64, 64))
+data_root = 'data/coco-mini/'
+ann_file = 'annotations/person_keypoints_train2017.json'
+
+# milder augmentation than the paper's: the point is to fit these images
+train_pipeline = [
+    dict(_base_.train_pipeline[0]),
+    dict(
+        _base_.train_pipeline[1],
+        input_size=codec['input_size'],
+        shift_factor=0.05,
+        scale_factor=(0.9, 1.1),
+        rotate_factor=10.0,
+    ),
+    dict(_base_.train_pipeline[2], encoder=codec),
+    *_base_.train_pipeline[3:],
+]
+val_pipeline = [
+    dict(_base_.val_pipeline[0]),
+    dict(_base_.val_pipeline[1], input_size=codec['input_size']),
+    *_base_.val_pipeline[2:],
+]
+
+model = dict(
+    backbone=dict(num_stacks=2, feat_channels=64, increase=32),
+    head=dict(decoder=dict(codec, heatmap_size=codec['input_size'])),
+)
+
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=2,
+    dataset=dict(
+        data_root=data_root,
+        ann_file=ann_file,
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline,
+    ),
+)
+val_dataloader = dict(
+    num_workers=1,
+    dataset=dict(
+        data_root=data_root,
+        ann_file=ann_file,
+        data_prefix=dict(img='train2017/'),
+        pipeline=val_pipeline,
+    ),
+)
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + ann_file)
+test_evaluator = val_evaluator
+
+train_cfg = dict(max_epochs=150, val_interval=50)
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=50, start_factor=0.01, by_epoch=False),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=150,
+        milestones=[120, 140],
+        gamma=0.2,
+        by_epoch=True,
+    ),
+]
+default_hooks = dict(
+    logger=dict(interval=7),
+    checkpoint=dict(interval=50, save_best=None, max_keep_ckpts=2),
+)
+log_processor = dict(window_size=7)
