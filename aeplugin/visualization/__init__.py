@@ -1,0 +1,3 @@
+from .training_curves import load_scalars, plot_training_curves
+
+__all__ = ['load_scalars', 'plot_training_curves']
