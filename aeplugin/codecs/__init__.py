@@ -1,0 +1,3 @@
+from .bottomup_grouping import BottomUpGrouping
+
+__all__ = ['BottomUpGrouping']

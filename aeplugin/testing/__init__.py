@@ -1,0 +1,3 @@
+from .synthetic_maps import MapNoise, render_ae_maps
+
+__all__ = ['MapNoise', 'render_ae_maps']

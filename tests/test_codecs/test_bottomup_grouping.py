@@ -1,0 +1,694 @@
+import contextlib
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.registry import DefaultScope
+from mmpose.codecs import AssociativeEmbedding
+from xtcocotools.coco import COCO
+from xtcocotools.cocoeval import COCOeval
+
+from aeplugin.codecs import BottomUpGrouping
+from aeplugin.codecs.bottomup_grouping import _search_fill_pixels
+from aeplugin.registry import KEYPOINT_CODECS
+from aeplugin.testing import MapNoise, render_ae_maps
+
+COCO_JSON = Path(__file__).parents[1] / 'data' / 'coco' / 'test_coco.json'
+# COCO keypoint OKS sigmas, as in the COCO API and mmpose's coco metainfo.
+COCO_SIGMAS = (
+    np.array(
+        [
+            0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62,
+            0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89,
+        ]
+    )
+    / 10.0
+)  # fmt: skip
+# Grouping order of mmpose's COCO AE configs: head, shoulders, hips, limbs.
+COCO_ORDER = [0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16]
+INPUT_SIZE = 512
+HEATMAP_SIZE = 128
+STRIDE = INPUT_SIZE // HEATMAP_SIZE
+
+
+@pytest.fixture(scope='module', autouse=True)
+def single_thread():
+    """Run on one torch thread: decoding works on small maps, where a second
+    thread mostly waits, and on a busy machine two threads can slow torch
+    ops tenfold; it also makes timings steadier and fair to mmpose."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def coco_images():
+    """The labelled people of each image of tests/data/coco, scaled so that
+    the longer image side spans the 512-pixel codec input.
+
+    Each image is a dict with ``image_id``, ``keypoints`` (N, 17, 2) and
+    ``visible`` (N, 17) (COCO flags 0/1/2) in the input space, ``area``
+    (N, ) and ``bbox`` (N, 4) scaled alike, for its N non-crowd people with
+    at least one labelled keypoint.
+    """
+    data = json.loads(COCO_JSON.read_text())
+    images = []
+    for image in data['images']:
+        anns = [
+            ann
+            for ann in data['annotations']
+            if ann['image_id'] == image['id']
+            and ann['num_keypoints'] > 0
+            and not ann['iscrowd']
+        ]
+        scale = INPUT_SIZE / max(image['width'], image['height'])
+        keypoints = np.array(
+            [ann['keypoints'] for ann in anns], dtype=np.float64
+        ).reshape(-1, 17, 3)
+        images.append(
+            dict(
+                image_id=image['id'],
+                keypoints=keypoints[..., :2] * scale,
+                visible=keypoints[..., 2],
+                area=np.array([ann['area'] for ann in anns]) * scale**2,
+                bbox=np.array([ann['bbox'] for ann in anns]) * scale,
+            )
+        )
+    return images
+
+
+def make_codec(**kwargs):
+    cfg = dict(
+        input_size=(INPUT_SIZE, INPUT_SIZE),
+        heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
+        sigma=2,
+        decode_keypoint_order=COCO_ORDER,
+    )
+    cfg.update(kwargs)
+    return BottomUpGrouping(**cfg)
+
+
+def make_mmpose_codec(**kwargs):
+    cfg = dict(
+        input_size=(INPUT_SIZE, INPUT_SIZE),
+        heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
+        sigma=2,
+        decode_keypoint_order=COCO_ORDER,
+    )
+    cfg.update(kwargs)
+    return AssociativeEmbedding(**cfg)
+
+
+def render(keypoints, visible, **kwargs):
+    """Render AE maps of people given in the input space, as a batch of 1."""
+    heatmaps, tags = render_ae_maps(
+        keypoints / STRIDE,
+        (HEATMAP_SIZE, HEATMAP_SIZE),
+        visible,
+        sigma=2,
+        **kwargs,
+    )
+    return torch.from_numpy(heatmaps)[None], torch.from_numpy(tags)[None]
+
+
+def oks(pred, gt, visible, area):
+    """COCO object keypoint similarity of (K, 2) keypoints over the
+    labelled ones."""
+    variances = (2 * COCO_SIGMAS) ** 2
+    errors = ((pred - gt) ** 2).sum(-1) / variances / (area + 1e-9) / 2
+    return np.exp(-errors)[visible > 0].mean()
+
+
+def best_oks(pred_keypoints, image):
+    """The OKS of each ground-truth person to its best decoded person and
+    the index of that person."""
+    table = np.array(
+        [
+            [oks(pred, gt, vis, area) for pred in pred_keypoints]
+            for gt, vis, area in zip(
+                image['keypoints'], image['visible'], image['area']
+            )
+        ]
+    )
+    return table.max(axis=1), table.argmax(axis=1)
+
+
+def coco_keypoint_ap(images, detections):
+    """COCO keypoint AP (xtcocotools) of detections against the images."""
+    gt = dict(
+        images=[dict(id=image['image_id']) for image in images],
+        categories=[dict(id=1, name='person')],
+        annotations=[],
+    )
+    for image in images:
+        for n in range(len(image['keypoints'])):
+            flags = image['visible'][n]
+            gt['annotations'].append(
+                dict(
+                    id=len(gt['annotations']) + 1,
+                    image_id=image['image_id'],
+                    category_id=1,
+                    iscrowd=0,
+                    area=float(image['area'][n]),
+                    bbox=image['bbox'][n].tolist(),
+                    num_keypoints=int((flags > 0).sum()),
+                    keypoints=np.concatenate(
+                        [image['keypoints'][n], flags[:, None]], axis=1
+                    )
+                    .ravel()
+                    .tolist(),
+                )
+            )
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = gt
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(detections)
+        evaluator = COCOeval(
+            coco_gt, coco_dt, 'keypoints', COCO_SIGMAS, use_area=True
+        )
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return evaluator.stats[0]
+
+
+def to_detections(image_id, keypoints, keypoint_scores, instance_scores):
+    return [
+        dict(
+            image_id=image_id,
+            category_id=1,
+            keypoints=np.concatenate([kpts, scores[:, None]], axis=1)
+            .ravel()
+            .tolist(),
+            score=float(score),
+        )
+        for kpts, scores, score in zip(
+            keypoints, keypoint_scores, instance_scores
+        )
+    ]
+
+
+def test_builds_from_registry_and_packs_targets_where_head_reads_them():
+    from mmpose.datasets.transforms import GenerateTarget, PackPoseInputs
+
+    with DefaultScope.overwrite_default_scope('aeplugin'):
+        codec = KEYPOINT_CODECS.build(
+            dict(
+                type='BottomUpGrouping',
+                input_size=(64, 64),
+                heatmap_size=(16, 16),
+            )
+        )
+        assert isinstance(codec, BottomUpGrouping)
+        assert codec.support_batch_decoding
+        results = dict(
+            img=np.zeros((64, 64, 3), dtype=np.uint8),
+            keypoints=np.array([[[10.0, 12.0], [30.0, 40.0], [70.0, 5.0]]]),
+            keypoints_visible=np.array([[1.0, 1.0, 1.0]]),
+        )
+        results = GenerateTarget(
+            encoder=dict(
+                type='BottomUpGrouping',
+                input_size=(64, 64),
+                heatmap_size=(16, 16),
+            )
+        )(results)
+        packed = PackPoseInputs()(results)
+    sample = packed['data_samples']
+    assert sample.gt_fields.heatmaps.shape == (3, 16, 16)
+    # (10, 12) / 4 -> (2.5, 3) -> rounded (3, 3) -> 3 * 16 + 3; the third
+    # keypoint is outside the heatmap.
+    assert sample.gt_instance_labels.keypoint_indices.tolist() == [
+        [[51, 1], [10 * 16 + 8, 1], [1 * 16 + 18, 0]]
+    ]
+    assert sample.gt_instance_labels.keypoint_weights.tolist() == [
+        [1.0, 1.0, 0.0]
+    ]
+    assert sample.gt_instances.keypoints.shape == (1, 3, 2)
+
+
+@pytest.mark.parametrize(
+    'kwargs, name',
+    [
+        (dict(input_size=(512,)), 'input_size'),
+        (dict(heatmap_size=(0, 128)), 'heatmap_size'),
+        (dict(sigma=-1.0), 'sigma'),
+        (dict(use_udp='yes'), 'use_udp'),
+        (dict(decode_keypoint_order=[0, 0, 1]), 'decode_keypoint_order'),
+        (dict(decode_nms_kernel=4), 'decode_nms_kernel'),
+        (dict(decode_gaussian_kernel=0), 'decode_gaussian_kernel'),
+        (dict(decode_keypoint_thr=float('nan')), 'decode_keypoint_thr'),
+        (dict(decode_tag_thr=0.0), 'decode_tag_thr'),
+        (dict(decode_topk=0), 'decode_topk'),
+        (dict(decode_center_shift=None), 'decode_center_shift'),
+        (dict(decode_max_instances=0), 'decode_max_instances'),
+        (dict(adjust=1), 'adjust'),
+        (dict(refine=None), 'refine'),
+    ],
+)
+def test_invalid_arguments_name_the_argument(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        make_codec(**kwargs)
+
+
+@pytest.mark.parametrize('use_udp', [False, True])
+def test_encode_equals_mmpose_on_coco_people(coco_images, use_udp):
+    keypoints = np.concatenate([im['keypoints'] for im in coco_images])
+    visible = np.concatenate([im['visible'] for im in coco_images])
+    # Push some people partly or wholly off the heatmap and mark some
+    # keypoints invisible to cover the weight and index rules.
+    keypoints[1] += (-300, 0)
+    keypoints[2] += (0, 400)
+    keypoints[3] -= (40, 60)
+    visible[4, :5] = 0
+    keypoints = keypoints.astype(np.float32)
+    visible = (visible > 0).astype(np.float32)
+
+    ours = make_codec(use_udp=use_udp).encode(keypoints, visible)
+    theirs = make_mmpose_codec(use_udp=use_udp).encode(keypoints, visible)
+
+    assert ours['heatmaps'].dtype == np.float32
+    assert ours['heatmaps'].shape == (17, HEATMAP_SIZE, HEATMAP_SIZE)
+    assert ours['heatmaps'].max() == pytest.approx(1.0, abs=0.1)
+    np.testing.assert_allclose(
+        ours['heatmaps'], theirs['heatmaps'], rtol=1e-6, atol=1e-7
+    )
+    assert ours['keypoint_indices'].dtype == np.int64
+    np.testing.assert_array_equal(
+        ours['keypoint_indices'], theirs['keypoint_indices']
+    )
+    assert ours['keypoint_weights'].dtype == np.float32
+    np.testing.assert_array_equal(
+        ours['keypoint_weights'], theirs['keypoint_weights']
+    )
+    assert 0 < ours['keypoint_indices'][..., 1].sum() < visible.sum()
+
+
+def test_encode_rejects_bad_input():
+    codec = make_codec()
+    with pytest.raises(ValueError, match=r'keypoints must have shape'):
+        codec.encode(np.zeros((2, 17)))
+    with pytest.raises(ValueError, match=r'keypoints_visible must have'):
+        codec.encode(np.zeros((2, 17, 2)), np.ones((2, 16)))
+    with pytest.raises(ValueError, match=r'keypoints contains NaN'):
+        codec.encode(np.full((1, 17, 2), np.nan))
+    encoded = codec.encode(np.zeros((0, 17, 2)))
+    assert encoded['heatmaps'].shape == (17, 128, 128)
+    assert not encoded['heatmaps'].any()
+    assert encoded['keypoint_indices'].shape == (0, 17, 2)
+
+
+def test_round_trip_of_perfect_maps_recovers_every_person(coco_images):
+    codec = make_codec()
+    for image in coco_images:
+        heatmaps, tags = render(image['keypoints'], image['visible'])
+        keypoints, keypoint_scores, instance_scores = codec.batch_decode(
+            heatmaps, tags
+        )
+        keypoints, keypoint_scores = keypoints[0], keypoint_scores[0]
+        num_people = len(image['keypoints'])
+        assert keypoints.shape == (num_people, 17, 2)
+        assert keypoint_scores.shape == (num_people, 17)
+        assert instance_scores[0].shape == (num_people,)
+        assert np.all(np.diff(instance_scores[0]) <= 0)
+        similarity, match = best_oks(keypoints, image)
+        assert sorted(match) == list(range(num_people))
+        assert similarity.min() > 0.95, similarity
+        # The quarter offset leaves at most a quarter heatmap pixel of error
+        # on an isolated peak; the overlapping Gaussians of nearby people
+        # can tilt it, not by more than half a pixel.
+        errors = np.abs(keypoints[match] - image['keypoints'])
+        errors = errors[image['visible'] > 0]
+        assert np.median(errors) <= 0.25 * STRIDE
+        assert errors.max() <= 0.5 * STRIDE
+
+
+def test_equal_tags_lose_no_peak(coco_images):
+    """Two far-apart people with the same tag cannot be told apart by their
+    tags, so how their keypoints split between the two decoded people is
+    arbitrary; but no peak may be lost or overwritten: each appears in
+    exactly one decoded person, as the greedy grouping starts a new group
+    for every candidate it cannot match. mmpose keys its groups by the tag
+    value and silently loses keypoints here."""
+    image = coco_images[1]  # two separated people, a tag of 2 for both
+    keypoints, visible = image['keypoints'], image['visible']
+    heatmaps, tags = render(keypoints, visible, person_tags=[[2.0], [2.0]])
+    peaks = {
+        (k, *np.floor(xy / STRIDE + 0.5).astype(int))
+        for n in range(2)
+        for k in range(17)
+        if visible[n, k] > 0
+        for xy in [keypoints[n, k]]
+    }
+
+    decoded, scores, _ = make_codec(refine=False, adjust=False).batch_decode(
+        heatmaps, tags
+    )
+    found = [
+        (k, *np.round(xy / STRIDE).astype(int))
+        for kpts, kpt_scores in zip(decoded[0], scores[0])
+        for k, (xy, score) in enumerate(zip(kpts, kpt_scores))
+        if score > 0
+    ]
+    assert len(decoded[0]) == 2
+    assert len(found) == len(set(found)) == len(peaks)
+    assert set(found) == peaks
+
+    mmpose_people = make_mmpose_codec().batch_decode(
+        heatmaps.clone(), tags.clone()
+    )[0][0]
+    assert len(mmpose_people) == 1
+
+
+def test_max_instances_keeps_the_highest_scoring_people(coco_images):
+    """A weak person is grouped first (it alone has a nose peak, the first
+    keypoint type of the order); mmpose cuts in creation order and keeps
+    it, we keep the two strong people."""
+    image = coco_images[3]
+    keypoints, visible = image['keypoints'][:3], image['visible'][:3].copy()
+    heights = np.ones((3, 17))
+    heights[2] = 0.3
+    visible[:2, 0] = 0
+    visible[2] = 2
+    heatmaps, tags = render(keypoints, visible, keypoint_scores=heights)
+
+    decoded, _, instance_scores = make_codec(
+        decode_max_instances=2
+    ).batch_decode(heatmaps, tags)
+    similarity, match = best_oks(
+        decoded[0],
+        dict(keypoints=keypoints, visible=visible, area=image['area'][:3]),
+    )
+    assert len(decoded[0]) == 2
+    assert set(match[:2]) == {0, 1}
+    assert similarity[:2].min() > 0.95
+    assert instance_scores[0][0] >= instance_scores[0][1] > 0.3
+
+    all_scores = make_codec().batch_decode(heatmaps, tags)[2][0]
+    np.testing.assert_allclose(all_scores[:2], instance_scores[0])
+    assert all_scores[2] < instance_scores[0][1]
+
+    _, _, mmpose_scores = make_mmpose_codec(
+        decode_max_instances=2
+    ).batch_decode(heatmaps.clone(), tags.clone())
+    assert min(mmpose_scores[0]) < 0.31
+
+
+def test_refine_fills_a_keypoint_below_threshold(coco_images):
+    image = coco_images[0]
+    keypoints, visible = image['keypoints'], image['visible']
+    assert visible[0, 9] > 0
+    heights = np.ones((1, 17))
+    heights[0, 9] = 0.05  # below decode_keypoint_thr=0.1
+    heatmaps, tags = render(keypoints, visible, keypoint_scores=heights)
+
+    filled, filled_scores, filled_instance = make_codec().batch_decode(
+        heatmaps, tags
+    )
+    missing, missing_scores, missing_instance = make_codec(
+        refine=False
+    ).batch_decode(heatmaps, tags)
+
+    assert len(filled[0]) == len(missing[0]) == 1
+    assert missing_scores[0][0, 9] == 0
+    np.testing.assert_array_equal(missing[0][0, 9], [0, 0])
+    assert filled_scores[0][0, 9] == pytest.approx(0.05, abs=0.005)
+    np.testing.assert_allclose(
+        filled[0][0, 9], keypoints[0, 9], atol=0.25 * STRIDE + 1e-4
+    )
+    others = np.arange(17) != 9
+    np.testing.assert_array_equal(filled[0][0, others], missing[0][0, others])
+    # The instance score comes from the grouped keypoints, as in mmpose.
+    np.testing.assert_array_equal(filled_instance[0], missing_instance[0])
+    assert filled_instance[0][0] == pytest.approx(
+        (filled_scores[0][0].sum() - filled_scores[0][0, 9]) / 17
+    )
+
+
+@pytest.mark.parametrize('num_tag_dims', [1, 2, 8])
+@pytest.mark.parametrize('shape', [(2, 3, 37, 45), (1, 2, 16, 16)])
+def test_fill_search_equals_full_search(num_tag_dims, shape):
+    """The pruned search must pick the same pixel as the full argmin of
+    round(tag distance) * 100 - heatmap, including its first-in-raster-order
+    choice among ties (provoked by coarsely quantized maps)."""
+    generator = torch.Generator().manual_seed(num_tag_dims)
+    B, K, H, W = shape
+    L = num_tag_dims
+    heatmaps = (torch.rand(shape, generator=generator) * 10).round() / 10
+    tags = (torch.randn((B, K * L, H, W), generator=generator) * 2).round()
+    num_pairs = 40
+    pair_maps = torch.randint(0, B * K, (num_pairs,), generator=generator)
+    pair_tags = torch.randn((num_pairs, L), generator=generator) * 2
+    pair_tags[::3] = pair_tags[::3].round()
+    cand_pixels = torch.randint(0, H * W, (B, K, 5), generator=generator)
+
+    found = _search_fill_pixels(
+        heatmaps, tags, pair_maps, pair_tags, cand_pixels
+    )
+
+    flat_heat = heatmaps.reshape(B * K, H * W)[pair_maps]
+    flat_tags = (
+        tags.view(B, L, K, H * W).transpose(1, 2).reshape(B * K, L, H * W)
+    )
+    distances = torch.linalg.vector_norm(
+        flat_tags[pair_maps] - pair_tags[:, :, None], dim=1
+    )
+    costs = distances.round() * 100 - flat_heat
+    expected = costs.argmin(dim=1)
+    assert torch.equal(found, expected)
+
+
+def test_two_dimensional_tags_separate_people_equal_in_one_dimension(
+    coco_images,
+):
+    image = coco_images[3]
+    keypoints, visible = image['keypoints'], image['visible']
+    num_people = len(keypoints)
+    person_tags = np.stack(
+        [np.full(num_people, 3.0), 2.0 * np.arange(num_people)], axis=1
+    )
+    heatmaps, tags = render(keypoints, visible, person_tags=person_tags)
+    assert tags.shape[1] == 2 * 17
+
+    decoded = make_codec().batch_decode(heatmaps, tags)[0][0]
+    similarity, match = best_oks(decoded, image)
+    assert len(decoded) == num_people
+    assert sorted(match) == list(range(num_people))
+    assert similarity.min() > 0.95
+
+    # With the dimensions laid out the other way round (channel k*L + l),
+    # the codec reads dimension 0 from half the keypoints' tag maps of
+    # dimension 1 and decodes wrong people.
+    swapped = tags.view(1, 2, 17, 128, 128).transpose(1, 2).reshape(tags.shape)
+    wrong = make_codec().batch_decode(heatmaps, swapped)[0][0]
+    assert len(wrong) != num_people or best_oks(wrong, image)[0].min() < 0.9
+
+
+def test_batch_decode_equals_single_decodes(coco_images):
+    codec = make_codec()
+    maps = [
+        render(im['keypoints'], im['visible'], noise=MapNoise(), seed=seed)
+        for seed, im in enumerate(coco_images[1:])
+    ]
+    batch = codec.batch_decode(
+        torch.cat([m[0] for m in maps]), torch.cat([m[1] for m in maps])
+    )
+    for i, (heatmaps, tags) in enumerate(maps):
+        single = codec.decode(heatmaps[0].numpy(), tags[0])
+        for batched, alone in zip(batch, single):
+            np.testing.assert_array_equal(batched[i], alone)
+    assert sum(len(kpts) for kpts in batch[0]) > 8
+
+
+def test_default_order_and_more_candidates_than_pixels():
+    codec = BottomUpGrouping((16, 16), (4, 4), sigma=0.5, decode_topk=30)
+    heatmaps = torch.zeros(1, 2, 4, 4)
+    heatmaps[0, 0, 1, 2] = heatmaps[0, 1, 3, 0] = 0.9
+    heatmaps[0, 0, 1, 3] = heatmaps[0, 1, 3, 1] = 0.5
+    tags = torch.full((1, 2, 4, 4), 5.0)
+    keypoints, scores, instance_scores = codec.batch_decode(heatmaps, tags)
+    # Peaks (2, 1) and (0, 3) times the stride 4; the first moves a quarter
+    # pixel toward its higher right neighbour, the second lacks a left
+    # neighbour and stays.
+    np.testing.assert_allclose(keypoints[0], [[[9.0, 4.0], [0.0, 12.0]]])
+    np.testing.assert_allclose(scores[0], [[0.9, 0.9]])
+    np.testing.assert_allclose(instance_scores[0], [0.9])
+
+    empty = codec.batch_decode(
+        torch.zeros(2, 2, 4, 4), torch.zeros(2, 2, 4, 4)
+    )
+    assert [out.shape for out in empty[0]] == [(0, 2, 2)] * 2
+    assert [out.shape for out in empty[1]] == [(0, 2)] * 2
+    assert [out.shape for out in empty[2]] == [(0,)] * 2
+
+
+@pytest.mark.parametrize(
+    'heatmaps, tags, message',
+    [
+        (torch.zeros(2, 17, 8, 8), torch.zeros(1, 17, 8, 8), r'\(B=2'),
+        (torch.zeros(1, 17, 8, 8), torch.zeros(1, 17, 8, 9), r'W=8'),
+        (torch.zeros(1, 17, 8, 8), torch.zeros(1, 20, 8, 8), 'multiple'),
+        (torch.zeros(17, 8, 8), torch.zeros(1, 17, 8, 8), 'batch_heatmaps'),
+        (torch.zeros(1, 17, 8, 8), torch.zeros(1, 0, 8, 8), 'multiple'),
+        (torch.zeros(1, 16, 8, 8), torch.zeros(1, 16, 8, 8), 'order'),
+    ],
+)
+def test_decode_rejects_bad_shapes(heatmaps, tags, message):
+    with pytest.raises(ValueError, match=message):
+        make_codec().batch_decode(heatmaps, tags)
+
+
+@pytest.mark.parametrize('bad', ['heatmaps', 'tags'])
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_decode_rejects_non_finite_input(bad, value):
+    inputs = dict(
+        heatmaps=torch.zeros(1, 17, 8, 8), tags=torch.zeros(1, 17, 8, 8)
+    )
+    inputs[bad][0, 3, 2, 1] = value
+    with pytest.raises(ValueError, match=f'batch_{bad} contains NaN or inf'):
+        make_codec().batch_decode(inputs['heatmaps'], inputs['tags'])
+
+
+def test_decode_rejects_non_tensors():
+    with pytest.raises(TypeError, match='batch_heatmaps must be a torch'):
+        make_codec().batch_decode(np.zeros((1, 17, 8, 8)), torch.zeros(1))
+
+
+@pytest.mark.parametrize('use_udp', [False, True])
+def test_adjusted_keypoints_equal_mmpose(coco_images, use_udp):
+    """On maps with distinct tags the groups equal mmpose's, and the adjusted
+    keypoints (quarter offset, or DARK-UDP with use_udp) plus the center
+    shift must equal mmpose's for every grouped keypoint."""
+    codec = make_codec(use_udp=use_udp, refine=False, decode_center_shift=0.5)
+    reference = make_mmpose_codec(use_udp=use_udp, decode_center_shift=0.5)
+    compared = 0
+    for seed, image in enumerate(coco_images):
+        heatmaps, tags = render(
+            image['keypoints'],
+            image['visible'],
+            noise=MapNoise(false_peaks=0, drop_prob=0, weaken_prob=0),
+            seed=seed,
+        )
+        ours, our_scores, _ = codec.batch_decode(heatmaps, tags)
+        theirs, _, _ = reference.batch_decode(heatmaps.clone(), tags.clone())
+        for kpts, scores in zip(ours[0], our_scores[0]):
+            # mmpose emits groups in creation order: match by first keypoint.
+            first = np.flatnonzero(scores > 0)[0]
+            partner = np.argmin(
+                np.abs(theirs[0][:, first] - kpts[first]).sum(-1)
+            )
+            present = scores > 0
+            if not use_udp:
+                # mmpose's refine_keypoints skips the x offset at x <= 1 and
+                # the y offset at y <= 1 (`1 < x`, `1 < y`), and both at
+                # x == 0 or y == 0 (`0 < y`, `0 < x`); ours skips an axis
+                # only where a neighbour is missing.
+                present &= (kpts / STRIDE - 0.5 > 1.5).all(axis=-1)
+            np.testing.assert_allclose(
+                kpts[present], theirs[0][partner][present], atol=1e-3
+            )
+            compared += present.sum()
+    assert compared > 100
+
+
+def test_ap_on_noisy_maps_is_at_least_mmpose(coco_images):
+    """Both decoders see the same realistic noisy maps (weak, missing and
+    false peaks, tag noise); ours must score at least mmpose's COCO AP."""
+    codec = make_codec(decode_max_instances=30)
+    reference = make_mmpose_codec(decode_max_instances=30)
+    images, ours, theirs = [], [], []
+    for seed in range(3):
+        for image in coco_images:
+            image = dict(image, image_id=image['image_id'] * 10 + seed)
+            images.append(image)
+            heatmaps, tags = render(
+                image['keypoints'],
+                image['visible'],
+                noise=MapNoise(false_peaks=3),
+                seed=seed,
+            )
+            decoded = [out[0] for out in codec.batch_decode(heatmaps, tags)]
+            ours += to_detections(image['image_id'], *decoded)
+            decoded = [
+                out[0]
+                for out in reference.batch_decode(
+                    heatmaps.clone(), tags.clone()
+                )
+            ]
+            theirs += to_detections(image['image_id'], *decoded)
+    our_ap = coco_keypoint_ap(images, ours)
+    mmpose_ap = coco_keypoint_ap(images, theirs)
+    print(
+        f'\nCOCO keypoint AP on noisy maps: ours {our_ap:.4f}, '
+        f'mmpose {mmpose_ap:.4f}'
+    )
+    assert our_ap >= mmpose_ap
+    assert our_ap > 0.5
+
+
+def _best_time(function, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def test_speed_report(coco_images):
+    """Report (not assert: the machine is shared) encode and decode speed
+    against mmpose on a crowded 128x128, K=17 image."""
+    people = np.concatenate([im['keypoints'] for im in coco_images])
+    visible = np.concatenate([im['visible'] for im in coco_images])
+    crowd = np.concatenate([people, people + 20, people - (20, -30)])[:30]
+    crowd_visible = np.concatenate([visible] * 3)[:30]
+    ours, theirs = (
+        make_codec(decode_max_instances=30),
+        make_mmpose_codec(decode_max_instances=30),
+    )
+    kpts = crowd.astype(np.float32)
+    vis = (crowd_visible > 0).astype(np.float32)
+    encode = [
+        _best_time(lambda c=c: c.encode(kpts, vis), 20) for c in (ours, theirs)
+    ]
+
+    heatmaps, tags = render(
+        crowd, crowd_visible, tag_spacing=1.5, noise=MapNoise(), seed=0
+    )
+    decode = [
+        _best_time(lambda c=c: c.batch_decode(heatmaps.clone(), tags), 5)
+        for c in (ours, theirs)
+    ]
+    batch_heatmaps, batch_tags = (
+        heatmaps.repeat(8, 1, 1, 1),
+        tags.repeat(8, 1, 1, 1),
+    )
+    batch = _best_time(
+        lambda: ours.batch_decode(batch_heatmaps, batch_tags), 3
+    )
+    print(
+        f'\nencode 30 people: ours {encode[0] * 1e3:.2f} ms, mmpose '
+        f'{encode[1] * 1e3:.2f} ms ({encode[1] / encode[0]:.1f}x)'
+        f'\ndecode batch 1, refine: ours {decode[0] * 1e3:.2f} ms, mmpose '
+        f'{decode[1] * 1e3:.2f} ms ({decode[1] / decode[0]:.1f}x)'
+        f'\ndecode batch 8: ours {batch / 8 * 1e3:.2f} ms/image'
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_decode_equals_cpu_decode(coco_images):
+    codec = make_codec()
+    image = coco_images[3]
+    heatmaps, tags = render(
+        image['keypoints'], image['visible'], noise=MapNoise(), seed=3
+    )
+    on_cpu = codec.batch_decode(heatmaps, tags)
+    on_gpu = codec.batch_decode(heatmaps.cuda(), tags.cuda())
+    for cpu_out, gpu_out in zip(on_cpu, on_gpu):
+        np.testing.assert_allclose(cpu_out[0], gpu_out[0], atol=1e-4)
