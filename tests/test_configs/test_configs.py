@@ -1,4 +1,5 @@
 """Every shipped config loads, builds in the aeplugin scope and runs."""
+
 import os
 import subprocess
 import sys
@@ -29,7 +30,8 @@ def test_config_builds_and_predicts_shapes(path):
     size = 128
     with torch.no_grad():
         heatmaps, tags = model.head.forward(
-            model.extract_feat(torch.rand(1, 3, size, size)))
+            model.extract_feat(torch.rand(1, 3, size, size))
+        )
     codec = cfg.codec
     stride = codec['input_size'][0] // codec['heatmap_size'][0]
     assert heatmaps.shape == (1, 17, size // stride, size // stride)
@@ -39,18 +41,27 @@ def test_config_builds_and_predicts_shapes(path):
 def test_paper_config_trains_two_iterations_on_cpu(tmp_path):
     out = subprocess.run(
         [
-            sys.executable, 'tools/train.py',
-            'configs/ae_hourglass-4stack_coco-512x512.py', '--work-dir',
-            str(tmp_path), '--no-validate', '--cfg-options',
+            sys.executable,
+            'tools/train.py',
+            'configs/ae_hourglass-4stack_coco-512x512.py',
+            '--work-dir',
+            str(tmp_path),
+            '--no-validate',
+            '--cfg-options',
             'train_dataloader.batch_size=1',
             'train_dataloader.num_workers=0',
             'train_dataloader.persistent_workers=False',
             'train_dataloader.dataset.data_root=data/coco-mini/',
-            'train_dataloader.dataset.indices=2', 'train_cfg.max_epochs=1',
-            'default_hooks.logger.interval=1'
+            'train_dataloader.dataset.indices=2',
+            'train_cfg.max_epochs=1',
+            'default_hooks.logger.interval=1',
         ],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ})
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ},
+    )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
     assert 'Epoch(train) [1][2/2]' in log

@@ -75,6 +75,11 @@ class AELoss(nn.Module):
             - pull (Tensor): scalar
             - push (Tensor): scalar
         """
+        # Under autocast the reductions below run in float32 while a half
+        # `tags` would make half accumulators (index_add_ refuses the mix),
+        # and distances of nearby tags need float32 precision anyway.
+        if tags.dtype in (torch.float16, torch.bfloat16):
+            tags = tags.float()
         person_tags, visible, image_ids = self._gather_person_tags(
             tags, keypoint_indices
         )

@@ -169,3 +169,14 @@ def test_clear_errors():
         loss(tags, [torch.zeros(1, 3, 2, dtype=torch.long)])
     with pytest.raises(ValueError, match='push_type'):
         AELoss(push_type='linear')
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_half_precision_tags_give_float32_losses(dtype):
+    # --amp feeds half tags; the accumulators must not mix dtypes
+    tags, indices = _random_case(seed=3)
+    ref_pull, ref_push = AELoss()(tags.float(), indices)
+    pull, push = AELoss()(tags.to(dtype), indices)
+    assert pull.dtype == push.dtype == torch.float32
+    torch.testing.assert_close(pull, ref_pull, rtol=2e-2, atol=1e-4)
+    torch.testing.assert_close(push, ref_push, rtol=2e-2, atol=1e-4)
