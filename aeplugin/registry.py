@@ -99,7 +99,7 @@ METRICS = Registry(
     'metric',
     parent=mmpose_registry.METRICS,
     scope='aeplugin',
-    locations=['mmpose.evaluation.metrics', 'aeplugin.evaluation'],
+    locations=['mmpose.evaluation.metrics'],
 )
 EVALUATORS = Registry(
     'evaluator',

@@ -81,3 +81,28 @@ def test_import_is_cheap_and_silent():
     )
     assert out.stdout.strip() == '[]'
     assert out.stderr == ''
+
+
+def test_every_registry_location_imports():
+    import importlib
+
+    from mmengine.registry import Registry
+
+    import mmpose.registry as mmpose_registry
+
+    import aeplugin.registry as registry
+
+    def nodes(module):
+        return {
+            name: node
+            for name, node in vars(module).items()
+            if isinstance(node, Registry)
+        }
+
+    # one child for every mmpose node
+    assert nodes(registry).keys() == nodes(mmpose_registry).keys()
+    for name, node in nodes(registry).items():
+        assert node.parent is nodes(mmpose_registry)[name]
+        assert node.scope == 'aeplugin'
+        for location in node._locations:
+            importlib.import_module(location)
