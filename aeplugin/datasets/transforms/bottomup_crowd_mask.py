@@ -7,6 +7,8 @@ from mmcv.transforms import BaseTransform
 
 from aeplugin.registry import TRANSFORMS
 
+from .utils import encoded_heatmaps
+
 
 @TRANSFORMS.register_module()
 class BottomupCrowdMask(BaseTransform):
@@ -128,17 +130,7 @@ class BottomupCrowdMask(BaseTransform):
         Returns:
             dict: The result dict
         """
-        heatmaps = results.get('heatmaps')
-        if not isinstance(heatmaps, np.ndarray) or heatmaps.ndim != 3:
-            got = (
-                tuple(heatmaps.shape)
-                if isinstance(heatmaps, np.ndarray)
-                else type(heatmaps).__name__
-            )
-            raise ValueError(
-                'BottomupCrowdMask needs `heatmaps` (K, H, W) from '
-                f'GenerateTarget earlier in the pipeline, got {got}'
-            )
+        heatmaps = encoded_heatmaps(results, 'BottomupCrowdMask')
         if results.get('flip', False):
             raise ValueError(
                 'BottomupCrowdMask must come before the flip: `warp_mat` '

@@ -6,6 +6,8 @@ from mmcv.transforms.utils import cache_randomness
 
 from aeplugin.registry import TRANSFORMS
 
+from .utils import encoded_heatmaps
+
 
 @TRANSFORMS.register_module()
 class BottomupRandomFlip(BaseTransform):
@@ -83,18 +85,7 @@ class BottomupRandomFlip(BaseTransform):
 
     @staticmethod
     def _check_targets(results: Dict) -> None:
-        heatmaps = results.get('heatmaps')
-        if not isinstance(heatmaps, np.ndarray) or heatmaps.ndim != 3:
-            got = (
-                tuple(heatmaps.shape)
-                if isinstance(heatmaps, np.ndarray)
-                else type(heatmaps).__name__
-            )
-            raise ValueError(
-                'BottomupRandomFlip flips the encoded targets and needs '
-                '`heatmaps` (K, H, W) from GenerateTarget earlier in the '
-                f'pipeline, got {got}'
-            )
+        heatmaps = encoded_heatmaps(results, 'BottomupRandomFlip')
         K = heatmaps.shape[0]
         indices = results.get('keypoint_indices')
         if (
