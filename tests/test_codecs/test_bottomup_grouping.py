@@ -82,26 +82,25 @@ def coco_images():
     return images
 
 
-def make_codec(**kwargs):
-    cfg = dict(
-        input_size=(INPUT_SIZE, INPUT_SIZE),
-        heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
-        sigma=2,
-        decode_keypoint_order=COCO_ORDER,
+def _codec_args(**kwargs):
+    """The same settings for ours and mmpose's codec."""
+    return dict(
+        dict(
+            input_size=(INPUT_SIZE, INPUT_SIZE),
+            heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
+            sigma=2,
+            decode_keypoint_order=COCO_ORDER,
+        ),
+        **kwargs,
     )
-    cfg.update(kwargs)
-    return BottomUpGrouping(**cfg)
+
+
+def make_codec(**kwargs):
+    return BottomUpGrouping(**_codec_args(**kwargs))
 
 
 def make_mmpose_codec(**kwargs):
-    cfg = dict(
-        input_size=(INPUT_SIZE, INPUT_SIZE),
-        heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
-        sigma=2,
-        decode_keypoint_order=COCO_ORDER,
-    )
-    cfg.update(kwargs)
-    return AssociativeEmbedding(**cfg)
+    return AssociativeEmbedding(**_codec_args(**kwargs))
 
 
 def render(keypoints, visible, **kwargs):

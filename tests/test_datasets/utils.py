@@ -22,6 +22,22 @@ def codec_cfg(input_size=(512, 512), heatmap_size=(128, 128)) -> dict:
     )
 
 
+def targets_pipeline() -> list:
+    """Load, a random (seeded by the caller) affine, the AE targets and the
+    ignore mask: what the transforms after the targets receive."""
+    return [
+        dict(type='LoadImage'),
+        dict(
+            type='BottomupRandomAffine',
+            input_size=(512, 512),
+            distribution='uniform',
+            clip_border=True,
+        ),
+        dict(type='GenerateTarget', encoder=codec_cfg()),
+        dict(type='BottomupCrowdMask'),
+    ]
+
+
 def _build_coco(
     data_root: Path, ann_file: str, img_dir: str, pipeline, test_mode: bool
 ):

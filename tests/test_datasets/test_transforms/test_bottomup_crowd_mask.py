@@ -11,28 +11,14 @@ from ..utils import (
     CROWD_IMAGE_ID,
     coco_mini_dataset,
     coco_test_dataset,
-    codec_cfg,
     index_of,
+    targets_pipeline,
 )
 
 W = H = 128
 # original-image pixels kept clear of region borders before the expected
 # mask value is asserted (a heatmap pixel spans about 5 of them here)
 MARGIN = 8
-
-
-def _pipeline(mask_transform=None):
-    return [
-        dict(type='LoadImage'),
-        dict(
-            type='BottomupRandomAffine',
-            input_size=(512, 512),
-            distribution='uniform',
-            clip_border=True,
-        ),
-        dict(type='GenerateTarget', encoder=codec_cfg()),
-        mask_transform or dict(type='BottomupCrowdMask'),
-    ]
 
 
 def _sample(dataset, img_id, seed):
@@ -88,7 +74,9 @@ def _expected_regions(results, segs, margin=MARGIN):
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_crowd_region_is_masked_after_the_affine(seed):
-    results = _sample(coco_mini_dataset(_pipeline()), CROWD_IMAGE_ID, seed)
+    results = _sample(
+        coco_mini_dataset(targets_pipeline()), CROWD_IMAGE_ID, seed
+    )
     raw = results['raw_ann_info']
     crowds = [a['segmentation'] for a in raw if a['iscrowd']]
     assert len(crowds) == 1 and isinstance(crowds[0], dict)
@@ -107,7 +95,7 @@ def test_crowd_region_is_masked_after_the_affine(seed):
 
 def test_unlabelled_person_polygon_is_masked():
     """People annotated without keypoints (polygons) are ignored too."""
-    dataset = coco_mini_dataset(_pipeline())
+    dataset = coco_mini_dataset(targets_pipeline())
     results = _sample(dataset, 113488, seed=3)
     zero_kpt = [a for a in results['raw_ann_info'] if a['num_keypoints'] == 0]
     assert len(zero_kpt) == 3 and not any(a['iscrowd'] for a in zero_kpt)
@@ -127,7 +115,7 @@ def test_mmpose_heatmap_mask_ignores_crowd_rle():
     fails to decode under numpy 2.)"""
     from mmpose.datasets.transforms import BottomupGetHeatmapMask
 
-    results = _sample(coco_mini_dataset(_pipeline()), CROWD_IMAGE_ID, 0)
+    results = _sample(coco_mini_dataset(targets_pipeline()), CROWD_IMAGE_ID, 0)
     crowds = [
         a['segmentation'] for a in results['raw_ann_info'] if a['iscrowd']
     ]
@@ -140,7 +128,7 @@ def test_mmpose_heatmap_mask_ignores_crowd_rle():
 
 
 def test_compressed_rle_gives_the_same_mask():
-    results = _sample(coco_mini_dataset(_pipeline()), CROWD_IMAGE_ID, 0)
+    results = _sample(coco_mini_dataset(targets_pipeline()), CROWD_IMAGE_ID, 0)
     img_h, img_w = results['ori_shape']
     compressed = []
     for seg in results['invalid_segs']:
@@ -157,7 +145,7 @@ def test_compressed_rle_gives_the_same_mask():
 
 
 def test_mask_without_invalid_people_keeps_the_image():
-    results = _sample(coco_test_dataset(_pipeline()), 785, seed=4)
+    results = _sample(coco_test_dataset(targets_pipeline()), 785, seed=4)
     assert results['invalid_segs'] == []
     deep, far, off_image = _expected_regions(results, [])
     assert not deep.any()

@@ -13,32 +13,18 @@ from ..utils import (
     coco_test_dataset,
     codec_cfg,
     index_of,
+    targets_pipeline,
 )
 
 W = H = 128
 STRIDE = 4
 
 
-def _targets_pipeline():
-    """Everything the flip follows, with a random (seeded) affine."""
-    return [
-        dict(type='LoadImage'),
-        dict(
-            type='BottomupRandomAffine',
-            input_size=(512, 512),
-            distribution='uniform',
-            clip_border=True,
-        ),
-        dict(type='GenerateTarget', encoder=codec_cfg()),
-        dict(type='BottomupCrowdMask'),
-    ]
-
-
 def _samples():
     """Targets of mmpose's 4 test images and of a crowd image."""
     np.random.seed(0)
-    test_ds = coco_test_dataset(_targets_pipeline())
-    mini_ds = coco_mini_dataset(_targets_pipeline())
+    test_ds = coco_test_dataset(targets_pipeline())
+    mini_ds = coco_mini_dataset(targets_pipeline())
     samples = [test_ds[i] for i in range(len(test_ds))]
     samples.append(mini_ds[index_of(mini_ds, CROWD_IMAGE_ID)])
     return samples
