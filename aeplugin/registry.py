@@ -23,7 +23,7 @@ HOOKS = Registry(
     'hook',
     parent=mmpose_registry.HOOKS,
     scope='aeplugin',
-    locations=['mmpose.engine.hooks'],
+    locations=['mmpose.engine.hooks', 'aeplugin.engine'],
 )
 
 DATASETS = Registry(
@@ -80,7 +80,7 @@ OPTIM_WRAPPERS = Registry(
     'optimizer_wrapper',
     parent=mmpose_registry.OPTIM_WRAPPERS,
     scope='aeplugin',
-    locations=['mmpose.engine'],
+    locations=['mmpose.engine', 'aeplugin.engine'],
 )
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',
@@ -99,7 +99,7 @@ METRICS = Registry(
     'metric',
     parent=mmpose_registry.METRICS,
     scope='aeplugin',
-    locations=['mmpose.evaluation.metrics'],
+    locations=['mmpose.evaluation.metrics', 'aeplugin.evaluation'],
 )
 EVALUATORS = Registry(
     'evaluator',

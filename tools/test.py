@@ -1,13 +1,16 @@
-"""Evaluate a checkpoint with mmengine's Runner (as mmpose's tools/test.py)."""
+"""Evaluate a checkpoint with mmengine's Runner (as mmpose's tools/test.py),
+with the test-time options of AE set from the command line."""
 
 import argparse
 import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from aeplugin.engine import init_cpu_distributed
+from aeplugin.apis.test_time import TTA_MODES, apply_test_time_options
+from aeplugin.engine import finish_distributed, init_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -19,6 +22,39 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--out', help='dump the predictions to a pickle file (.pkl)'
+    )
+    parser.add_argument(
+        '--json-prefix',
+        help='write the COCO-format results to PREFIX.keypoints.json '
+        "(CocoMetric's outfile_prefix)",
+    )
+    parser.add_argument(
+        '--tta',
+        choices=TTA_MODES,
+        help='none: one scale, no flip; flip: one scale with flip test; '
+        'multiscale: every --scales, with flip unless --no-flip. Default: '
+        'as the config',
+    )
+    parser.add_argument(
+        '--scales',
+        nargs='+',
+        type=float,
+        help='multi-scale test scales, including 1 (default 2 1 0.5)',
+    )
+    parser.add_argument(
+        '--flip',
+        action=argparse.BooleanOptionalAction,
+        help='flip test on or off (e.g. --tta multiscale --no-flip)',
+    )
+    parser.add_argument(
+        '--refine',
+        action=argparse.BooleanOptionalAction,
+        help='fill missing keypoints by tag (the decoder default: on)',
+    )
+    parser.add_argument(
+        '--adjust',
+        action=argparse.BooleanOptionalAction,
+        help='quarter-pixel keypoint adjustment (the decoder default: on)',
     )
     parser.add_argument(
         '--cfg-options',
@@ -39,7 +75,8 @@ def parse_args(argv=None):
 
 
 def merge_args(cfg, args):
-    """Apply the command-line options to the config."""
+    """Apply the command-line options to the config (``--cfg-options``
+    first, so that the test-time options see the final pipeline)."""
     cfg.launcher = args.launcher
     cfg.load_from = args.checkpoint
     if args.work_dir is not None:
@@ -48,25 +85,55 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join(
             './work_dirs', osp.splitext(osp.basename(args.config))[0]
         )
-    if args.out is not None:
-        cfg.test_evaluator = [
-            *(
-                cfg.test_evaluator
-                if isinstance(cfg.test_evaluator, list)
-                else [cfg.test_evaluator]
-            ),
-            dict(type='DumpResults', out_file_path=args.out),
-        ]
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    evaluators = (
+        cfg.test_evaluator
+        if isinstance(cfg.test_evaluator, list)
+        else [cfg.test_evaluator]
+    )
+    if args.json_prefix is not None:
+        coco = [e for e in evaluators if 'CocoMetric' in str(e.get('type'))]
+        if not coco:
+            raise ValueError(
+                '--json-prefix needs a CocoMetric in test_evaluator, got '
+                f'{[e.get("type") for e in evaluators]}'
+            )
+        for evaluator in coco:
+            evaluator.outfile_prefix = args.json_prefix
+    if args.out is not None:
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpResults', out_file_path=args.out),
+        ]
+    return apply_test_time_options(
+        cfg,
+        tta=args.tta,
+        scales=args.scales,
+        flip=args.flip,
+        refine=args.refine,
+        adjust=args.adjust,
+    )
+
+
+def metrics_table(metrics: dict) -> str:
+    """The metrics as a markdown table."""
+    rows = [
+        f'| {k} | {v:.4f} |' if isinstance(v, float) else f'| {k} | {v} |'
+        for k, v in metrics.items()
+    ]
+    return '\n'.join(['| metric | value |', '| --- | --- |', *rows])
 
 
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher)
-    return Runner.from_cfg(cfg).test()
+    metrics = Runner.from_cfg(cfg).test()
+    if is_main_process():
+        print(metrics_table(metrics))
+    finish_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

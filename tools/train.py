@@ -7,7 +7,12 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from aeplugin.engine import init_cpu_distributed
+from aeplugin.engine import (
+    check_checkpoint_complete,
+    find_resumable_checkpoint,
+    finish_distributed,
+    init_cpu_distributed,
+)
 
 
 def parse_args(argv=None):
@@ -87,8 +92,14 @@ def merge_args(cfg, args):
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
+    # mmengine resumes from whatever last_checkpoint names, unchecked
+    if cfg.get('resume') and cfg.get('load_from') is None:
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+    elif cfg.get('resume'):
+        check_checkpoint_complete(cfg.load_from)
     init_cpu_distributed(cfg.launcher)
     Runner.from_cfg(cfg).train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

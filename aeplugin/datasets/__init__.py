@@ -1,7 +1,15 @@
+from .coco_dataset import CocoDataset
+from .mpii_multi_person_dataset import MpiiMultiPersonDataset
 from .transforms import (
     BottomupCrowdMask,
     BottomupRandomFlip,
     PackBottomupPoseInputs,
 )
 
-__all__ = ['BottomupCrowdMask', 'BottomupRandomFlip', 'PackBottomupPoseInputs']
+__all__ = [
+    'BottomupCrowdMask',
+    'BottomupRandomFlip',
+    'CocoDataset',
+    'MpiiMultiPersonDataset',
+    'PackBottomupPoseInputs',
+]

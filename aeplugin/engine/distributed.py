@@ -42,3 +42,17 @@ def init_cpu_distributed(launcher: str) -> bool:
         )
     torch_dist.init_process_group(backend='gloo')
     return True
+
+
+def finish_distributed() -> None:
+    """Close the process group after a finished run, on every rank.
+
+    mmengine never destroys it; with gloo, a process that exits with the
+    group alive can abort at interpreter shutdown ("terminate called without
+    an active exception", SIGABRT) after its checkpoints are written, which
+    torchrun reports as a failed job. The barrier keeps one rank from
+    closing the group while another still talks to it.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

@@ -14,3 +14,15 @@ model_wrapper_cfg = dict(
     broadcast_buffers=False,
     find_unused_parameters=False,
 )
+
+# Checkpoints written to a temporary file and renamed (a kill never leaves a
+# truncated one for --resume), every epoch seeded from (seed, epoch) (a
+# resumed run replays the epoch it redoes) and loaded checkpoints checked
+# against the model (mismatched keys stop the run instead of a warning).
+# mmpose's base marks its hooks `_scope_='mmpose'`: the checkpoint entry,
+# merged into mmpose's, needs our scope back.
+default_hooks = dict(
+    checkpoint=dict(type='AtomicCheckpointHook', _scope_='aeplugin'),
+    epoch_seed=dict(type='EpochSeedHook'),
+    checkpoint_match=dict(type='CheckpointMatchHook'),
+)

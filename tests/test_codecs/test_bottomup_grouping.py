@@ -7,13 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 from mmpose.codecs import AssociativeEmbedding
 from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
+import aeplugin.codecs.bottomup_grouping as grouping_module
 from aeplugin.codecs import BottomUpGrouping
-from aeplugin.codecs.bottomup_grouping import _search_fill_pixels
+from aeplugin.codecs.bottomup_grouping import _max_filter, _search_fill_pixels
 from aeplugin.registry import KEYPOINT_CODECS
 from aeplugin.testing import MapNoise, render_ae_maps
 
@@ -430,6 +432,21 @@ def test_refine_fills_a_keypoint_below_threshold(coco_images):
     )
 
 
+def _full_search(heatmaps, tags, pair_maps, pair_tags):
+    """The first pixel in raster order of least round(tag distance) * 100
+    - heat, by brute force over every pixel."""
+    B, K, H, W = heatmaps.shape
+    L = pair_tags.shape[1]
+    flat_heat = heatmaps.reshape(B * K, H * W)[pair_maps]
+    flat_tags = (
+        tags.view(B, L, K, H * W).transpose(1, 2).reshape(B * K, L, H * W)
+    )
+    distances = torch.linalg.vector_norm(
+        flat_tags[pair_maps] - pair_tags[:, :, None], dim=1
+    )
+    return (distances.round() * 100 - flat_heat).argmin(dim=1)
+
+
 @pytest.mark.parametrize('num_tag_dims', [1, 2, 8])
 @pytest.mark.parametrize('shape', [(2, 3, 37, 45), (1, 2, 16, 16)])
 def test_fill_search_equals_full_search(num_tag_dims, shape):
@@ -451,16 +468,74 @@ def test_fill_search_equals_full_search(num_tag_dims, shape):
         heatmaps, tags, pair_maps, pair_tags, cand_pixels
     )
 
-    flat_heat = heatmaps.reshape(B * K, H * W)[pair_maps]
-    flat_tags = (
-        tags.view(B, L, K, H * W).transpose(1, 2).reshape(B * K, L, H * W)
+    assert torch.equal(
+        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
     )
-    distances = torch.linalg.vector_norm(
-        flat_tags[pair_maps] - pair_tags[:, :, None], dim=1
+
+
+def test_fill_search_in_small_chunks_equals_full_search(monkeypatch):
+    """With chunks of a few hundred floats, pairs, strips and mixed strips
+    are processed over many chunks and the costs of the first pass are not
+    all kept for the second: the result must not change. Strips of 8
+    pixels on 8x9 maps make a padded last strip."""
+    monkeypatch.setattr(grouping_module, '_CPU_CHUNK_ELEMENTS', 300)
+    monkeypatch.setattr(grouping_module, '_FILL_STRIP', 8)
+    generator = torch.Generator().manual_seed(7)
+    B, K, H, W, L = 3, 4, 8, 9, 2
+    heatmaps = (torch.rand(B, K, H, W, generator=generator) * 10).round() / 10
+    tags = (torch.randn(B, K * L, H, W, generator=generator) * 2).round()
+    num_pairs = 90
+    pair_maps = torch.randint(0, B * K, (num_pairs,), generator=generator)
+    pair_tags = torch.randn((num_pairs, L), generator=generator) * 2
+    cand_pixels = torch.randint(0, H * W, (B, K, 3), generator=generator)
+
+    found = _search_fill_pixels(
+        heatmaps, tags, pair_maps, pair_tags, cand_pixels
     )
-    costs = distances.round() * 100 - flat_heat
-    expected = costs.argmin(dim=1)
+
+    expected = _full_search(heatmaps, tags, pair_maps, pair_tags)
     assert torch.equal(found, expected)
+
+
+@pytest.mark.parametrize('kernel', [1, 3, 5, 7])
+@pytest.mark.parametrize('shape', [(2, 3, 17, 23), (1, 2, 3, 2), (1, 1, 1, 9)])
+def test_max_filter_equals_max_pool(kernel, shape):
+    maps = torch.randn(shape, generator=torch.Generator().manual_seed(kernel))
+    expected = F.max_pool2d(
+        F.pad(maps, (kernel // 2,) * 4, value=float('-inf')), kernel, 1
+    )
+    assert torch.equal(_max_filter(maps, kernel), expected)
+
+
+def test_decode_accepts_float64_half_and_grad_tensors(coco_images):
+    """Maps in float64 decode as their float32 values, half maps as theirs;
+    a tensor that requires grad (a model output) is decoded without a
+    graph; the inputs are left unchanged."""
+    image = coco_images[2]
+    heatmaps, tags = render(
+        image['keypoints'], image['visible'], noise=MapNoise(), seed=5
+    )
+    codec = make_codec()
+    expected = codec.batch_decode(heatmaps, tags)
+    assert len(expected[0][0]) > 0
+
+    outputs = [
+        codec.batch_decode(heatmaps.double(), tags.double()),
+        codec.batch_decode(
+            heatmaps.clone().requires_grad_(), tags.clone().requires_grad_()
+        ),
+    ]
+    for output in outputs:
+        for ours, reference in zip(output, expected):
+            np.testing.assert_array_equal(ours[0], reference[0])
+    half = codec.batch_decode(heatmaps.half(), tags.half())
+    rounded = codec.batch_decode(heatmaps.half().float(), tags.half().float())
+    for ours, reference in zip(half, rounded):
+        np.testing.assert_array_equal(ours[0], reference[0])
+
+    before = heatmaps.clone(), tags.clone()
+    codec.batch_decode(heatmaps, tags)
+    assert torch.equal(heatmaps, before[0]) and torch.equal(tags, before[1])
 
 
 def test_two_dimensional_tags_separate_people_equal_in_one_dimension(

@@ -34,15 +34,20 @@ def _expected_indices(data_info, results):
     sample's warp matrix and flip, independently of the transforms."""
     keypoints = data_info['keypoints']
     labelled = data_info['keypoints_visible'] > 0
-    warp = np.asarray(results['warp_mat'], np.float64)
-    warped = keypoints @ warp[:, :2].T + warp[:, 2]
+    warp = np.vstack([np.asarray(results['warp_mat'], np.float64), [0, 0, 1]])
+    if results['flip']:
+        # the flip folded the input's mirror into warp_mat; take it out
+        mirror = np.array([[-1, 0, INPUT - 1], [0, 1, 0], [0, 0, 1]])
+        warp = mirror @ warp
+    warped = keypoints @ warp[:2, :2].T + warp[:2, 2]
     # clip_border=True: keypoints pushed off the input lose their label
     labelled &= ((warped >= 0) & (warped <= INPUT)).all(-1)
+    if results['flip']:
+        warped = warped[:, COCO_FLIP_INDICES]
+        warped[..., 0] = INPUT - 1 - warped[..., 0]
+        labelled = labelled[:, COCO_FLIP_INDICES]
     cell = np.floor(warped / (INPUT / W) + 0.5).astype(np.int64)
     x, y = cell[..., 0], cell[..., 1]
-    if results['flip']:
-        x, y = W - 1 - x[:, COCO_FLIP_INDICES], y[:, COCO_FLIP_INDICES]
-        labelled = labelled[:, COCO_FLIP_INDICES]
     visible = labelled & (x >= 0) & (x < W) & (y >= 0) & (y < H)
     return y * W + x, visible
 
@@ -97,9 +102,9 @@ def _fixed_affine(offset, scale=1.0, rotate=0.0, clip_border=True):
 def _targets_and_pack(results, flip_prob=0.0):
     codec = Config.fromfile(str(BASE_CONFIG)).codec
     for cfg in (
+        dict(type='BottomupRandomFlip', prob=flip_prob),
         dict(type='GenerateTarget', encoder=codec),
         dict(type='BottomupCrowdMask'),
-        dict(type='BottomupRandomFlip', prob=flip_prob),
         dict(type='PackBottomupPoseInputs'),
     ):
         results = TRANSFORMS.build(cfg)(results)

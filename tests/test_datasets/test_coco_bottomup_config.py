@@ -60,12 +60,12 @@ def test_base_config_defines_full_coco_settings():
     assert [t.type for t in train.pipeline] == [
         'LoadImage',
         'BottomupRandomAffine',
+        'BottomupRandomFlip',
         'GenerateTarget',
         'BottomupCrowdMask',
-        'BottomupRandomFlip',
         'PackBottomupPoseInputs',
     ]
-    assert train.pipeline[2].encoder == raw.codec
+    assert train.pipeline[3].encoder == raw.codec
     assert [t.type for t in val.pipeline] == [
         'LoadImage',
         'BottomupResize',
@@ -75,7 +75,7 @@ def test_base_config_defines_full_coco_settings():
 
 def test_train_dataset_builds_and_iterates(cfg):
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
-    encoder = dataset.pipeline.transforms[2].encoder
+    encoder = dataset.pipeline.transforms[3].encoder
     assert type(encoder).__module__.startswith('aeplugin.codecs')
     assert len(dataset) == 4
     np.random.seed(0)
@@ -152,8 +152,9 @@ codec = dict(_base_.codec, input_size=(640, 640), heatmap_size=(160, 160))
 train_pipeline = [
     dict(_base_.train_pipeline[0]),
     dict(_base_.train_pipeline[1], input_size=codec['input_size']),
-    dict(_base_.train_pipeline[2], encoder=codec),
-    *_base_.train_pipeline[3:],
+    dict(_base_.train_pipeline[2]),
+    dict(_base_.train_pipeline[3], encoder=codec),
+    *_base_.train_pipeline[4:],
 ]
 val_pipeline = [
     dict(_base_.val_pipeline[0]),
@@ -185,7 +186,7 @@ def test_child_config_changes_the_input_size(tmp_path):
     cfg = Config.fromfile(str(child))
     assert cfg.codec.input_size == (640, 640)
     assert cfg.codec.decode_topk == 30  # the rest of the codec is kept
-    assert cfg.train_dataloader.dataset.pipeline[2].encoder == cfg.codec
+    assert cfg.train_dataloader.dataset.pipeline[3].encoder == cfg.codec
     assert cfg.val_dataloader.dataset.pipeline[1].input_size == (640, 640)
     assert cfg.train_dataloader.batch_size == 24  # untouched base settings
 

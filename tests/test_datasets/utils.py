@@ -22,9 +22,9 @@ def codec_cfg(input_size=(512, 512), heatmap_size=(128, 128)) -> dict:
     )
 
 
-def targets_pipeline() -> list:
-    """Load, a random (seeded by the caller) affine, the AE targets and the
-    ignore mask: what the transforms after the targets receive."""
+def affine_pipeline() -> list:
+    """Load and a random (seeded by the caller) affine: what the flip and
+    the target generation receive."""
     return [
         dict(type='LoadImage'),
         dict(
@@ -33,9 +33,21 @@ def targets_pipeline() -> list:
             distribution='uniform',
             clip_border=True,
         ),
+    ]
+
+
+def encoding_pipeline() -> list:
+    """The AE targets and the ignore mask, after the affine (and flip)."""
+    return [
         dict(type='GenerateTarget', encoder=codec_cfg()),
         dict(type='BottomupCrowdMask'),
     ]
+
+
+def targets_pipeline() -> list:
+    """Load, a random (seeded by the caller) affine, the AE targets and the
+    ignore mask: what the transforms after the targets receive."""
+    return affine_pipeline() + encoding_pipeline()
 
 
 def _build_coco(

@@ -1,5 +1,13 @@
 from .bottomup_crowd_mask import BottomupCrowdMask
+from .bottomup_multiscale_resize import BottomupMultiScaleResize
 from .bottomup_random_flip import BottomupRandomFlip
 from .pack_bottomup_pose_inputs import PackBottomupPoseInputs
+from .pack_multiscale_pose_inputs import PackMultiScalePoseInputs
 
-__all__ = ['BottomupCrowdMask', 'BottomupRandomFlip', 'PackBottomupPoseInputs']
+__all__ = [
+    'BottomupCrowdMask',
+    'BottomupMultiScaleResize',
+    'BottomupRandomFlip',
+    'PackBottomupPoseInputs',
+    'PackMultiScalePoseInputs',
+]

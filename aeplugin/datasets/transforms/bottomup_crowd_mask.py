@@ -28,8 +28,9 @@ class BottomupCrowdMask(BaseTransform):
     The mask is warped straight from the original image to the heatmap with
     the composition of ``warp_mat`` and the input-to-heatmap scaling, the
     same mapping the codec applies to keypoints (heatmap pixel ``j`` at input
-    pixel ``j * stride``). Place it after ``GenerateTarget`` and before
-    :class:`BottomupRandomFlip`, which flips the mask with the targets.
+    pixel ``j * stride``). Place it after ``GenerateTarget``;
+    :class:`BottomupRandomFlip`, earlier, folds its mirror into
+    ``warp_mat``.
 
     Note:
         - heatmap size: [W, H]
@@ -42,7 +43,6 @@ class BottomupCrowdMask(BaseTransform):
         - warp_mat
         - heatmaps
         - invalid_segs (optional)
-        - flip (optional, must not be ``True`` yet)
 
     Added Keys:
 
@@ -131,11 +131,6 @@ class BottomupCrowdMask(BaseTransform):
             dict: The result dict
         """
         heatmaps = encoded_heatmaps(results, 'BottomupCrowdMask')
-        if results.get('flip', False):
-            raise ValueError(
-                'BottomupCrowdMask must come before the flip: `warp_mat` '
-                'does not include it, and BottomupRandomFlip flips the mask'
-            )
         H, W = heatmaps.shape[1:]
         img_h, img_w = results['ori_shape'][:2]
 

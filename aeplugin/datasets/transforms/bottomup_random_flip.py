@@ -6,63 +6,55 @@ from mmcv.transforms.utils import cache_randomness
 
 from aeplugin.registry import TRANSFORMS
 
-from .utils import encoded_heatmaps
-
 
 @TRANSFORMS.register_module()
 class BottomupRandomFlip(BaseTransform):
-    """Randomly mirror a bottom-up sample together with its encoded targets.
+    """Randomly mirror a bottom-up sample after its random affine, before
+    its targets are encoded.
 
     Replaces mmpose's ``RandomFlip`` for AE training, for two reasons:
 
-    - ``RandomFlip`` mirrors keypoints in input pixels (``x -> w - 1 - x``)
-      before encoding, and the codec maps input ``x`` to heatmap ``x /
-      stride``; so a flipped sample's heatmaps sit ``(stride - 1) / stride``
-      heatmap pixels (0.75 at stride 4) off the mirror of the unflipped
-      targets. AE's flip test averages the prediction with the mirrored
-      prediction of the mirrored image without a shift (mmpose's AE config:
-      ``shift_heatmap=False``), which assumes mirrored targets for mirrored
-      images. This transform mirrors the targets themselves at heatmap
-      resolution (``x -> W - 1 - x``, channels swapped by ``flip_indices``),
-      as the official code and mmpose 0.x do.
+    - ``RandomFlip`` does not update ``warp_mat``, from which
+      :class:`BottomupCrowdMask` warps the ignore regions: a flipped image
+      would get the unflipped mask. This transform folds the mirror into
+      ``warp_mat``.
     - ``RandomFlip`` unpacks ``input_size`` (w, h) as (h, w), which mirrors
       keypoints about the wrong axis for non-square inputs.
 
-    The image is mirrored pixel for pixel; keypoints (input pixels) are
-    mirrored about the heatmap axis, ``x -> stride * (W - 1) - x``, so that
-    ``keypoints / stride`` still lands on the flipped targets. Place it after
-    ``GenerateTarget`` and :class:`BottomupCrowdMask`.
+    Keypoints are mirrored in input pixels (``x -> w - 1 - x``, the mirror
+    of the image's pixel grid) and encoded afterwards, so a flipped sample
+    teaches the network the codec's convention (input pixel ``x`` at
+    heatmap pixel ``x / stride``) as an unflipped one does. Mirroring the
+    encoded targets at heatmap resolution instead (``j -> W - 1 - j``, as
+    the official code and mmpose 0.x do) would place them ``(stride - 1) /
+    stride`` heatmap pixels (0.75 at stride 4) off that convention for half
+    of the samples, a disagreement a translation-equivariant network can
+    only average out. The flip test undoes this offset exactly
+    (``AssociativeEmbeddingHead._align``).
 
     Note:
         - instance number: N
         - keypoint number: K
-        - heatmap size: [W, H]
         - input image size: [w, h]
 
     Required Keys:
 
         - img
         - flip_indices
-        - heatmaps
-        - keypoint_indices
-        - keypoint_weights
-        - heatmap_mask (optional)
         - keypoints (optional)
         - keypoints_visible (optional)
         - keypoints_visible_weights (optional)
         - bbox (optional)
+        - warp_mat (optional)
 
     Modified Keys:
 
         - img
-        - heatmaps
-        - keypoint_indices
-        - keypoint_weights
-        - heatmap_mask (optional)
         - keypoints (optional)
         - keypoints_visible (optional)
         - keypoints_visible_weights (optional)
         - bbox (optional)
+        - warp_mat (optional)
 
     Added Keys:
 
@@ -84,92 +76,84 @@ class BottomupRandomFlip(BaseTransform):
         return bool(np.random.rand() < self.prob)
 
     @staticmethod
-    def _check_targets(results: Dict) -> None:
-        heatmaps = encoded_heatmaps(results, 'BottomupRandomFlip')
-        K = heatmaps.shape[0]
-        indices = results.get('keypoint_indices')
-        if (
-            not isinstance(indices, np.ndarray)
-            or indices.ndim != 3
-            or indices.shape[1:] != (K, 2)
+    def _check_inputs(results: Dict) -> np.ndarray:
+        if 'heatmaps' in results:
+            raise ValueError(
+                'BottomupRandomFlip must come before GenerateTarget: it '
+                'mirrors the keypoints, which the codec then encodes'
+            )
+        flip_indices = np.asarray(results['flip_indices'])
+        keypoints = results.get('keypoints')
+        if keypoints is not None and (
+            keypoints.ndim != 3 or keypoints.shape[1] != len(flip_indices)
         ):
-            got = (
-                tuple(indices.shape)
-                if isinstance(indices, np.ndarray)
-                else type(indices).__name__
-            )
             raise ValueError(
-                f'keypoint_indices must be (N, {K}, 2), got {got}'
+                f'flip_indices has {len(flip_indices)} entries for keypoints '
+                f'of shape {keypoints.shape} (expected (N, '
+                f'{len(flip_indices)}, 2))'
             )
-        if len(results['flip_indices']) != K:
-            raise ValueError(
-                f'flip_indices has {len(results["flip_indices"])} entries '
-                f'for K={K} heatmap channels'
-            )
+        return flip_indices
 
     def transform(self, results: Dict) -> Optional[Dict]:
         """Mirror the sample horizontally with probability ``prob``.
 
         Args:
-            results (dict): The result dict, after ``GenerateTarget``
+            results (dict): The result dict, after the random affine
 
         Returns:
             dict: The result dict
         """
-        self._check_targets(results)
+        flip_indices = self._check_inputs(results)
         flip = self._draw_flip()
         results['flip'] = flip
         results['flip_direction'] = 'horizontal' if flip else None
         if not flip:
             return results
 
-        flip_indices = np.asarray(results['flip_indices'])
-        heatmaps = results['heatmaps']
-        W = heatmaps.shape[2]
-        stride = results['img'].shape[1] / W
-
+        w = results['img'].shape[1]
         results['img'] = np.ascontiguousarray(results['img'][:, ::-1])
-        results['heatmaps'] = np.ascontiguousarray(
-            heatmaps[flip_indices, :, ::-1]
-        )
-        if 'heatmap_mask' in results:
-            results['heatmap_mask'] = np.ascontiguousarray(
-                results['heatmap_mask'][..., ::-1]
-            )
-
-        # position index y * W + x; floor division keeps the arithmetic
-        # exact for the (invisible) indices that fall off the map
-        indices = results['keypoint_indices'][:, flip_indices].copy()
-        y = indices[..., 0] // W
-        x = indices[..., 0] - y * W
-        indices[..., 0] = y * W + (W - 1 - x)
-        results['keypoint_indices'] = indices
-
-        for key in (
-            'keypoint_weights',
-            'keypoints_visible',
-            'keypoints_visible_weights',
-        ):
-            if key in results:
-                results[key] = results[key][:, flip_indices].copy()
-
-        axis = stride * (W - 1)
-        if 'keypoints' in results:
+        if results.get('keypoints') is not None:
             keypoints = results['keypoints'][:, flip_indices].copy()
-            keypoints[..., 0] = axis - keypoints[..., 0]
+            keypoints[..., 0] = w - 1 - keypoints[..., 0]
             results['keypoints'] = keypoints
+        for key in ('keypoints_visible', 'keypoints_visible_weights'):
+            if results.get(key) is not None:
+                results[key] = results[key][:, flip_indices].copy()
         if results.get('bbox') is not None:
-            results['bbox'] = self._flip_bbox(results['bbox'], axis)
+            results['bbox'] = self._flip_bbox(results['bbox'], w)
+        if results.get('warp_mat') is not None:
+            results['warp_mat'] = self._flip_warp(results['warp_mat'], w)
         return results
 
     @staticmethod
-    def _flip_bbox(bbox: np.ndarray, axis: float) -> np.ndarray:
-        """Mirror boxes given as corners (N, 4, 2) or as xyxy (N, 4)."""
+    def _flip_warp(warp_mat: np.ndarray, w: int) -> np.ndarray:
+        """Compose the (2, 3) or (3, 3) original-to-input warp with the
+        mirror of the input, keeping its shape."""
+        warp_mat = np.asarray(warp_mat)
+        if warp_mat.shape not in ((2, 3), (3, 3)):
+            raise ValueError(
+                'warp_mat must be (2, 3) or (3, 3), got shape '
+                f'{warp_mat.shape}'
+            )
+        mirror = np.array(
+            [[-1.0, 0.0, w - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+        )
+        full = np.vstack([warp_mat[:2], [0.0, 0.0, 1.0]])
+        if warp_mat.shape == (3, 3):
+            full = warp_mat
+        flipped = mirror @ full
+        return flipped[: len(warp_mat)].astype(warp_mat.dtype)
+
+    @staticmethod
+    def _flip_bbox(bbox: np.ndarray, w: int) -> np.ndarray:
+        """Mirror boxes given as corners (N, 4, 2) or as xyxy (N, 4): box
+        edges about ``w`` (as mmpose's ``flip_bbox``), corner points about
+        ``w - 1`` (they are points, as keypoints)."""
         bbox = np.array(bbox, copy=True)
         if bbox.ndim == 3 and bbox.shape[-1] == 2:
-            bbox[..., 0] = axis - bbox[..., 0]
+            bbox[..., 0] = w - 1 - bbox[..., 0]
         elif bbox.ndim == 2 and bbox.shape[-1] == 4:
-            bbox[:, [0, 2]] = axis - bbox[:, [2, 0]]
+            bbox[:, [0, 2]] = w - bbox[:, [2, 0]]
         else:
             raise ValueError(
                 'bbox must be corners (N, 4, 2) or xyxy (N, 4), got shape '

@@ -35,8 +35,9 @@ class AssociativeEmbeddingHead(HeatmapHead):
       fed to the heatmap loss (mmpose passes (sum N, K) weights to a loss
       that expects (B, K)).
     - ``predict()`` concatenates the tags of every flip and scale (mmpose
-      keeps only the original scale's) and resizes to the input size with or
-      without flip test.
+      keeps only the original scale's) and resamples every pass onto one
+      grid without the sub-pixel offsets of ``F.interpolate`` and
+      ``shift_heatmap`` (see :meth:`_align`).
 
     Note:
         - batch size: B
@@ -256,9 +257,11 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 original scale first
             batch_data_samples (List[PoseDataSample]): The batch data samples
             test_cfg (dict): ``flip_test``, ``multiscale_test``,
-                ``shift_heatmap``, ``align_corners``,
-                ``restore_heatmap_size`` (resize to the input image size
-                before decoding) and ``output_heatmaps``
+                ``restore_heatmap_size`` (resample to the input image size
+                before decoding) and ``output_heatmaps``; every pass is
+                resampled onto the output grid with the codec's pixel
+                convention (:meth:`_align`), so mmpose's ``shift_heatmap``
+                and ``align_corners`` must be left off
 
         Returns:
             List[InstanceData] (and List[PixelData] with
@@ -283,33 +286,62 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 )
             size = img_shapes.pop()
 
-        all_heatmaps, all_tags = [], []
+        # one (maps, flipped) pair per network pass, original scale first
+        heatmap_passes, tag_passes = [], []
         for scale_feats in per_scale:
-            if flip_test:
-                flip_indices = batch_data_samples[0].metainfo['flip_indices']
-                heatmaps, tags = self.forward(scale_feats[0])
-                flip_heatmaps, flip_tags = self.forward(scale_feats[1])
-                all_heatmaps += [
-                    heatmaps,
-                    self._flip(flip_heatmaps, flip_indices, test_cfg),
-                ]
-                all_tags += [
-                    tags,
-                    self._flip(flip_tags, flip_indices, test_cfg),
-                ]
-            else:
-                heatmaps, tags = self.forward(scale_feats)
-                all_heatmaps.append(heatmaps)
-                all_tags.append(tags)
+            passes = (
+                [(scale_feats[0], False), (scale_feats[1], True)]
+                if flip_test
+                else [(scale_feats, False)]
+            )
+            for pass_feats, flipped in passes:
+                heatmaps, tags = self.forward(pass_feats)
+                if flipped:
+                    flip_indices = batch_data_samples[0].metainfo[
+                        'flip_indices'
+                    ]
+                    heatmaps = self._unflip(heatmaps, flip_indices)
+                    tags = self._unflip(tags, flip_indices)
+                heatmap_passes.append((heatmaps, flipped))
+                tag_passes.append((tags, flipped))
 
+        base_size = tuple(heatmap_passes[0][0].shape[-2:])
         if size is None:
-            size = tuple(all_heatmaps[0].shape[-2:])
-        align_corners = test_cfg.get('align_corners', False)
+            size = base_size
+        udp = bool(getattr(self.decoder, 'use_udp', False))
+        stride = 1.0
+        if flip_test:
+            img_shape = batch_data_samples[0].metainfo.get('img_shape')
+            if img_shape is None:
+                raise ValueError(
+                    'flip_test needs the input size: data samples must '
+                    'carry `img_shape` in their metainfo'
+                )
+            stride = img_shape[1] / base_size[1]
+        if test_cfg.get('shift_heatmap', False):
+            raise ValueError(
+                'shift_heatmap is not supported: the flipped pass is '
+                'resampled exactly onto the original pass (a shift of '
+                '(stride - 1) / stride heatmap pixels), see `_align`'
+            )
+        if test_cfg.get('align_corners', False):
+            raise ValueError(
+                'align_corners=True is not supported: maps are resampled '
+                'with the codec convention (heatmap pixel j at input pixel '
+                'j * stride), see `_align`'
+            )
         batch_heatmaps = torch.stack(
-            [self._resize(h, size, align_corners) for h in all_heatmaps]
+            [
+                self._align(maps, flipped, size, stride, udp)
+                for maps, flipped in heatmap_passes
+            ]
         ).mean(dim=0)
         batch_tags = torch.cat(
-            [self._resize(t, size, align_corners) for t in all_tags], dim=1
+            [
+                self._align(maps, flipped, size, stride, udp)
+                for maps, flipped in tag_passes
+            ],
+            dim=1,
         )
 
         preds = self.decode((batch_heatmaps, batch_tags))
@@ -321,11 +353,10 @@ class AssociativeEmbeddingHead(HeatmapHead):
             return preds, pred_fields
         return preds
 
-    def _flip(
-        self, maps: Tensor, flip_indices: Sequence[int], test_cfg: ConfigType
-    ) -> Tensor:
-        """Undo a horizontal flip of (B, L*K, H, W) maps: mirror them and
-        swap left/right keypoint channels."""
+    def _unflip(self, maps: Tensor, flip_indices: Sequence[int]) -> Tensor:
+        """Mirror (B, L*K, H, W) maps of the flipped input back and swap
+        left/right keypoint channels (the half-pixel shift that remains is
+        undone by :meth:`_align`)."""
         B, C, H, W = maps.shape
         K = self.num_keypoints
         if len(flip_indices) != K:
@@ -333,19 +364,82 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 f'flip_indices has {len(flip_indices)} entries for K={K}'
             )
         maps = maps.flip(-1).view(B, C // K, K, H, W)[:, :, flip_indices]
-        maps = maps.reshape(B, C, H, W)
-        if test_cfg.get('shift_heatmap', False):
-            maps = torch.cat([maps[..., :1], maps[..., :-1]], dim=-1)
-        return maps
+        return maps.reshape(B, C, H, W)
 
     @staticmethod
-    def _resize(
-        maps: Tensor, size: Tuple[int, int], align_corners: bool
+    def _align(
+        maps: Tensor,
+        flipped: bool,
+        size: Tuple[int, int],
+        stride: float,
+        udp: bool = False,
     ) -> Tensor:
-        if tuple(maps.shape[-2:]) == tuple(size):
+        """Resample one pass's maps onto the output grid, exactly.
+
+        The codec puts input pixel ``x`` at heatmap pixel ``x / t`` (t the
+        network stride), so a pass at scale ``s`` has its pixel ``j`` at
+        input pixel ``j * t / s`` of the original scale, and the mirrored
+        maps of a flipped pass have it at ``(j * t + t - 1) / s``: the
+        mirror of input pixel ``x`` is ``w - 1 - x`` but the mirror of
+        heatmap pixel ``j`` is ``w / t - 1 - j``. ``F.interpolate`` puts
+        pixel centres half a pixel apart instead (``align_corners=False``:
+        ``(t - 1) / 2`` input pixels off, 1.5 at stride 4) or stretches by
+        ``(n - 1) / (m - 1)`` (``align_corners=True``), and mmpose's
+        ``shift_heatmap`` moves the flipped maps a whole pixel instead of
+        ``(t - 1) / t``; each of these offsets costs COCO AP at OKS 0.75.
+
+        Note:
+            - batch size: B
+            - channels: C
+            - pass map size: [w, h]
+            - output size: [W, H]
+            - original-scale map width: w0
+
+        Args:
+            maps (Tensor): Maps of one pass in shape (B, C, h, w), already
+                mirrored back when ``flipped``
+            flipped (bool): Whether the pass ran on the mirrored input
+            size (tuple): Output size (H, W); output pixel ``i`` lies at
+                input pixel ``i * t * w0 / W``
+            stride (float): The network stride t, in input pixels per
+                heatmap pixel
+            udp (bool): Whether the codec uses UDP (``x * (w0 - 1) / (w_in
+                - 1)`` instead of ``x / t``): then the corners align and a
+                mirrored pass needs no offset
+
+        Returns:
+            Tensor: The maps in shape (B, C, H, W)
+        """
+        h, w = maps.shape[-2:]
+        H, W = size
+        if (h, w) == (H, W) and not flipped:
             return maps
-        return F.interpolate(
-            maps, size=size, mode='bilinear', align_corners=align_corners
+        options = dict(device=maps.device, dtype=torch.float64)
+        if udp:
+            # UDP puts the first and the last heatmap pixels on the first
+            # and the last input pixels, a grid that mirrors onto itself
+            ys = torch.arange(H, **options) * ((h - 1) / max(H - 1, 1))
+            xs = torch.arange(W, **options) * ((w - 1) / max(W - 1, 1))
+        else:
+            # source pixel of output pixel i: at scale s, i * t * w0 / W
+            # input pixels of the original scale are i * w / W pixels of
+            # this pass
+            ys = torch.arange(H, **options) * (h / H)
+            xs = torch.arange(W, **options) * (w / W)
+            if flipped:
+                xs = xs - (stride - 1) / stride
+        # grid_sample with align_corners=True reads -1 and 1 as the centres
+        # of the first and the last pixel; outside, the border repeats
+        gx = 2 * xs / max(w - 1, 1) - 1
+        gy = 2 * ys / max(h - 1, 1) - 1
+        grid = torch.stack(torch.meshgrid(gy, gx, indexing='ij')[::-1], -1)
+        grid = grid.to(maps.dtype).expand(maps.shape[0], H, W, 2)
+        return F.grid_sample(
+            maps,
+            grid,
+            mode='bilinear',
+            padding_mode='border',
+            align_corners=True,
         )
 
     def decode(self, batch_outputs: Tuple[Tensor, Tensor]) -> List:
@@ -358,15 +452,36 @@ class AssociativeEmbeddingHead(HeatmapHead):
         Returns:
             List[InstanceData]: per image ``keypoints`` (N, K, 2),
             ``keypoint_scores`` (N, K) and ``bbox_scores`` (N, )
+
+        Raises:
+            ValueError: NaN or infinite maps (the grouping would compare NaN
+                tags, and COCO evaluation scores NaN keypoints as misses
+                without a word), or NaN or infinite decoded keypoints
         """
         if self.decoder is None:
             raise RuntimeError(
                 f'{type(self).__name__} has no decoder: set `decoder` in its '
                 'config to use predict() or decode()'
             )
+        for name, maps in zip(('heatmaps', 'tags'), batch_outputs):
+            finite = torch.isfinite(maps).flatten(1).all(dim=1)
+            if not finite.all():
+                raise ValueError(
+                    f'{name} {tuple(maps.shape)} hold NaN or infinite values '
+                    f'in images {(~finite).nonzero().flatten().tolist()} of '
+                    'the batch: the model diverged or its weights are broken'
+                )
         keypoints, scores, instance_scores = self.decoder.batch_decode(
             *batch_outputs
         )
+        for i, (k, s) in enumerate(zip(keypoints, scores)):
+            if not all(
+                torch.isfinite(torch.as_tensor(a)).all() for a in (k, s)
+            ):
+                raise ValueError(
+                    f'the decoder returned NaN or infinite keypoints or '
+                    f'scores for image {i} of the batch'
+                )
         return [
             InstanceData(keypoints=k, keypoint_scores=s, bbox_scores=i)
             for k, s, i in zip(keypoints, scores, instance_scores)

@@ -11,8 +11,9 @@
 #   train_pipeline = [
 #       dict(_base_.train_pipeline[0]),
 #       dict(_base_.train_pipeline[1], input_size=codec['input_size']),
-#       dict(_base_.train_pipeline[2], encoder=codec),
-#       *_base_.train_pipeline[3:],
+#       dict(_base_.train_pipeline[2]),
+#       dict(_base_.train_pipeline[3], encoder=codec),
+#       *_base_.train_pipeline[4:],
 #   ]
 #   val_pipeline = [
 #       dict(_base_.val_pipeline[0]),
@@ -28,6 +29,8 @@ data_mode = 'bottomup'
 data_root = 'data/coco/'
 
 # The grouping order of the official code: head and torso, then the limbs.
+# No decode_center_shift (mmpose's AE config has 0.5): it offset the
+# half-pixel that F.interpolate adds, which the head no longer adds.
 # fmt: off
 codec = dict(
     type='BottomUpGrouping',
@@ -37,7 +40,6 @@ codec = dict(
     decode_keypoint_order=[0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14,
                            15, 16],
     decode_topk=30,
-    decode_center_shift=0.5,
     decode_max_instances=30,
 )
 # fmt: on
@@ -46,7 +48,8 @@ codec = dict(
 # degrees, a crop of 0.75-1.5 times the short side (mmpose 0.x's range),
 # shift up to 0.2 of the image. Keypoints pushed off the input lose their
 # label, so no partial Gaussian sits at the border (as in the official code).
-# The flip mirrors the encoded targets and the mask, so it comes after them.
+# The flip mirrors the keypoints before they are encoded (see
+# BottomupRandomFlip for why not the targets).
 train_pipeline = [
     dict(type='LoadImage'),
     dict(
@@ -59,9 +62,9 @@ train_pipeline = [
         distribution='uniform',
         clip_border=True,
     ),
+    dict(type='BottomupRandomFlip', prob=0.5),
     dict(type='GenerateTarget', encoder=codec),
     dict(type='BottomupCrowdMask'),
-    dict(type='BottomupRandomFlip', prob=0.5),
     dict(type='PackBottomupPoseInputs'),
 ]
 

@@ -179,8 +179,6 @@ def test_mask_rejects_bad_input():
         BottomupCrowdMask()(
             _bare_results(invalid_segs=[dict(size=[10, 10], counts=[100])])
         )
-    with pytest.raises(ValueError, match='before the flip'):
-        BottomupCrowdMask()(_bare_results(flip=True))
     with pytest.raises(ValueError, match=r'warp_mat.*\(2, 2\)'):
         BottomupCrowdMask()(_bare_results(warp_mat=np.eye(2)))
 

@@ -21,6 +21,7 @@ def _targets(codec_type):
             distribution='uniform',
             clip_border=True,
         ),
+        dict(type='BottomupRandomFlip', prob=0.5),
         dict(
             type='GenerateTarget',
             encoder=dict(
@@ -31,7 +32,6 @@ def _targets(codec_type):
             ),
         ),
         dict(type='BottomupCrowdMask'),
-        dict(type='BottomupRandomFlip', prob=0.5),
     ]
     dataset = coco_test_dataset(pipeline)
     np.random.seed(0)

@@ -4,7 +4,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.losses import KeypointMSELoss
@@ -166,20 +165,25 @@ def test_clear_errors():
         head.loss(_stack_outputs(num_stacks=1, B=1, size=8), [_sample(1, 0)])
 
 
-def _rendered_feats(scale=1.0):
+def _rendered_feats(scale=1.0, flipped=False, udp=False):
+    """What a network that learned the codec's pixel convention predicts
+    for the input scaled by ``scale`` (and mirrored with ``flipped``): GT
+    people rendered where the codec puts them."""
     kpts, vis = _coco_people()
-    heatmaps, tags = render_ae_maps(kpts, (HEATMAP, HEATMAP), vis)
+    size = int(HEATMAP * scale)
+    # input pixels of the scaled (and mirrored) input
+    points = kpts * (INPUT / HEATMAP) * scale
+    if flipped:
+        points = points[:, COCO_FLIP].copy()
+        points[..., 0] = INPUT * scale - 1 - points[..., 0]
+    to_heatmap = (size - 1) / (INPUT * scale - 1) if udp else HEATMAP / INPUT
+    heatmaps, tags = render_ae_maps(
+        points * to_heatmap,
+        (size, size),
+        vis[:, COCO_FLIP] if flipped else vis,
+    )
     maps = torch.from_numpy(np.concatenate([heatmaps, tags]))[None]
-    if scale != 1.0:
-        maps = F.interpolate(maps, scale_factor=scale, mode='bilinear')
     return (maps,), kpts, vis
-
-
-def _mirror(feats):
-    """What an equivariant network predicts for the mirrored image."""
-    maps = feats[0].flip(-1)
-    heatmaps, tags = maps[:, :K], maps[:, K:]
-    return (torch.cat([heatmaps[:, COCO_FLIP], tags[:, COCO_FLIP]], 1),)
 
 
 def _samples():
@@ -190,40 +194,69 @@ def _samples():
     ]
 
 
-def _mean_error_to_gt(pred, kpts, vis, stride):
-    """Mean input-space distance of each GT person to its closest decoded
-    person, over visible keypoints."""
+def _signed_errors(pred, kpts, vis, stride):
+    """Input-space (x, y) errors of the decoded person closest to each GT
+    person, over visible keypoints: (M, 2)."""
     errors = []
     for person, v in zip(kpts * stride, vis):
         dist = np.linalg.norm(pred.keypoints[:, v] - person[v], axis=-1)
-        errors.append(dist.mean(axis=1).min())
-    return float(np.mean(errors))
+        closest = dist.mean(axis=1).argmin()
+        errors.append(pred.keypoints[closest, v] - person[v])
+    return np.concatenate(errors)
 
 
-def test_single_scale_decodes_rendered_people():
-    head = _head()
-    feats, kpts, vis = _rendered_feats()
-    pred = head.predict(feats, _samples())[0]
+def _udp_head(udp, heatmap_size=(HEATMAP, HEATMAP)):
+    return _head(
+        decoder=dict(
+            type='BottomUpGrouping',
+            input_size=(INPUT, INPUT),
+            heatmap_size=heatmap_size,
+            sigma=2,
+            decode_keypoint_order=COCO_ORDER,
+            use_udp=udp,
+        )
+    )
+
+
+def _check_unbiased(pred, kpts, vis, max_error, max_bias=0.15):
+    """Every GT person found, within ``max_error`` input pixels on average
+    and without a systematic offset (F.interpolate and mmpose's
+    shift_heatmap leave 0.5 to 1.5 input pixels)."""
     assert len(pred.keypoints) == len(kpts)
-    assert _mean_error_to_gt(pred, kpts, vis, INPUT / HEATMAP) < 2.0
+    errors = _signed_errors(pred, kpts, vis, INPUT / HEATMAP)
+    mean_error = np.linalg.norm(errors, axis=-1).mean()
+    bias = errors.mean(axis=0)
+    assert mean_error < max_error, (mean_error, bias)
+    assert np.abs(bias).max() < max_bias, (mean_error, bias)
 
 
-def test_flip_test_of_mirrored_maps_equals_single_pass():
-    head = _head()
-    feats, kpts, _ = _rendered_feats()
+@pytest.mark.parametrize('udp', [False, True])
+def test_single_scale_decodes_rendered_people(udp):
+    feats, kpts, vis = _rendered_feats(udp=udp)
+    pred = _udp_head(udp).predict(feats, _samples())[0]
+    _check_unbiased(pred, kpts, vis, max_error=0.6 if udp else 1.0)
+
+
+@pytest.mark.parametrize('udp', [False, True])
+def test_flip_test_of_mirrored_input_matches_single_pass(udp):
+    """The mirrored pass of a network that learned the codec's convention
+    lands on the original pass: exactly for UDP (the same people come
+    out), after the (t - 1) / t pixel resampling otherwise."""
+    head = _udp_head(udp)
+    feats, kpts, vis = _rendered_feats(udp=udp)
     single = head.predict(feats, _samples())[0]
     flipped, fields = head.predict(
-        [feats, _mirror(feats)],
+        [feats, _rendered_feats(flipped=True, udp=udp)[0]],
         _samples(),
         dict(flip_test=True, output_heatmaps=True),
     )
     flipped = flipped[0]
     assert fields[0].tags.shape == (2 * K, HEATMAP, HEATMAP)
-    torch.testing.assert_close(fields[0].tags[:K], fields[0].tags[K:])
-    np.testing.assert_allclose(flipped.keypoints, single.keypoints, atol=1e-4)
-    np.testing.assert_allclose(
-        flipped.keypoint_scores, single.keypoint_scores, atol=1e-5
-    )
+    _check_unbiased(flipped, kpts, vis, max_error=0.6 if udp else 1.0)
+    if udp:
+        np.testing.assert_allclose(
+            flipped.keypoints, single.keypoints, atol=1e-3
+        )
 
 
 def test_multiscale_with_one_scale_equals_single_scale_exactly():
@@ -237,12 +270,15 @@ def test_multiscale_with_one_scale_equals_single_scale_exactly():
     )
 
 
-def test_multiscale_flip_concatenates_tags_and_finds_people():
-    head = _head()
-    full, kpts, vis = _rendered_feats()
-    half, _, _ = _rendered_feats(scale=0.5)
-    feats = [[full, _mirror(full)], [half, _mirror(half)]]
-    preds, fields = head.predict(
+@pytest.mark.parametrize('udp', [False, True])
+def test_multiscale_flip_concatenates_tags_and_finds_people(udp):
+    full, kpts, vis = _rendered_feats(udp=udp)
+    half = _rendered_feats(scale=0.5, udp=udp)[0]
+    feats = [
+        [full, _rendered_feats(flipped=True, udp=udp)[0]],
+        [half, _rendered_feats(scale=0.5, flipped=True, udp=udp)[0]],
+    ]
+    preds, fields = _udp_head(udp).predict(
         feats,
         _samples(),
         dict(multiscale_test=True, flip_test=True, output_heatmaps=True),
@@ -251,23 +287,14 @@ def test_multiscale_flip_concatenates_tags_and_finds_people():
     # scale's size; heatmaps averaged at that size
     assert fields[0].tags.shape == (4 * K, HEATMAP, HEATMAP)
     assert fields[0].heatmaps.shape == (K, HEATMAP, HEATMAP)
-    assert len(preds[0].keypoints) == len(kpts)
-    assert _mean_error_to_gt(preds[0], kpts, vis, INPUT / HEATMAP) < 2.5
+    _check_unbiased(preds[0], kpts, vis, max_error=1.0 if udp else 1.2)
 
 
 @pytest.mark.parametrize('flip_test', [False, True])
 def test_restore_heatmap_size_with_and_without_flip(flip_test):
-    head = _head(
-        decoder=dict(
-            type='BottomUpGrouping',
-            input_size=(INPUT, INPUT),
-            heatmap_size=(INPUT, INPUT),
-            sigma=2,
-            decode_keypoint_order=COCO_ORDER,
-        )
-    )
+    head = _udp_head(False, heatmap_size=(INPUT, INPUT))
     feats, kpts, vis = _rendered_feats()
-    inputs = [feats, _mirror(feats)] if flip_test else feats
+    inputs = [feats, _rendered_feats(flipped=True)[0]] if flip_test else feats
     preds, fields = head.predict(
         inputs,
         _samples(),
@@ -278,5 +305,16 @@ def test_restore_heatmap_size_with_and_without_flip(flip_test):
         ),
     )
     assert fields[0].heatmaps.shape == (K, INPUT, INPUT)
-    assert len(preds[0].keypoints) == len(kpts)
-    assert _mean_error_to_gt(preds[0], kpts, vis, INPUT / HEATMAP) < 3.0
+    # Equal pixels of the resized maps pass NMS together and add copies of
+    # people at a low score; the confident people are the GT ones. The
+    # maximum of a bilinear resize stays on the heatmap grid.
+    confident = preds[0][preds[0].bbox_scores > 0.5]
+    assert (preds[0].bbox_scores[len(confident) :] < 0.1).all()
+    _check_unbiased(confident, kpts, vis, max_error=1.6, max_bias=0.3)
+
+
+@pytest.mark.parametrize('option', ['shift_heatmap', 'align_corners'])
+def test_mmpose_options_that_move_maps_are_refused(option):
+    feats, _, _ = _rendered_feats()
+    with pytest.raises(ValueError, match=option):
+        _head().predict(feats, _samples(), {option: True})

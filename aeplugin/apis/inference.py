@@ -1,0 +1,243 @@
+"""Build an AE model from a config and run it on images."""
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import DefaultScope
+from mmpose.apis import init_model as mmpose_init_model
+from mmpose.structures import PoseDataSample
+
+ImageType = Union[str, Path, np.ndarray]
+
+
+def init_model(
+    config: Union[str, Path, Config],
+    checkpoint: Optional[str] = None,
+    device: Optional[str] = None,
+    cfg_options: Optional[dict] = None,
+) -> nn.Module:
+    """Build a pose estimator from a config and load a checkpoint.
+
+    mmpose's ``init_model`` builds our configs as they are (it enters the
+    config's ``default_scope``, ``aeplugin``); this wrapper only picks the
+    device when none is given. To test with flip, multi-scale or refine
+    switched, pass a :class:`Config` after
+    :func:`aeplugin.apis.apply_test_time_options`.
+
+    Args:
+        config (str | Path | Config): Config file or object
+        checkpoint (str, optional): A runner checkpoint or a bare state
+            dict; ``None`` keeps the initial weights. Defaults to ``None``
+        device (str, optional): ``'cpu'``, ``'cuda:0'``, ...; ``None``
+            means ``'cuda:0'`` when CUDA is available, else ``'cpu'``
+        cfg_options (dict, optional): Overrides merged into the config
+
+    Returns:
+        nn.Module: The model in eval mode, with ``cfg`` and
+        ``dataset_meta`` attributes
+    """
+    if device is None:
+        device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
+    if isinstance(config, (str, Path)):
+        config = Config.fromfile(config)
+    elif not isinstance(config, Config):
+        raise TypeError(
+            f'config must be a file path or a Config, got {type(config)}'
+        )
+    return mmpose_init_model(
+        config, checkpoint, device=device, cfg_options=cfg_options
+    )
+
+
+def sample_keypoint_tags(
+    tag_maps: Union[np.ndarray, torch.Tensor], keypoints: np.ndarray
+) -> np.ndarray:
+    """Read each keypoint's tag vector at its nearest tag map pixel.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - tag dimension: L (all scales and flips)
+        - map size: [W, H]
+
+    Args:
+        tag_maps (np.ndarray | Tensor): Tag maps in shape (L*K, H, W),
+            channel ``l*K + k`` holding dimension l of keypoint k
+        keypoints (np.ndarray): Keypoint coordinates in map pixels in shape
+            (N, K, 2); coordinates outside the map read its border
+
+    Returns:
+        np.ndarray: The tags in shape (N, K, L), float32
+    """
+    if isinstance(tag_maps, torch.Tensor):
+        tag_maps = tag_maps.detach().cpu().numpy()
+    keypoints = np.asarray(keypoints)
+    if tag_maps.ndim != 3:
+        raise ValueError(
+            f'tag_maps must have shape (L*K, H, W), got {tag_maps.shape}'
+        )
+    if keypoints.ndim != 3 or keypoints.shape[2] != 2:
+        raise ValueError(
+            f'keypoints must have shape (N, K, 2), got {keypoints.shape}'
+        )
+    C, H, W = tag_maps.shape
+    N, K = keypoints.shape[:2]
+    if K == 0 or C % K:
+        raise ValueError(
+            f'tag_maps has {C} channels, not a multiple of K={K} keypoints'
+        )
+    xs = np.clip(np.rint(keypoints[..., 0]), 0, W - 1).astype(np.int64)
+    ys = np.clip(np.rint(keypoints[..., 1]), 0, H - 1).astype(np.int64)
+    maps = tag_maps.reshape(C // K, K, H, W)
+    tags = maps[:, np.arange(K)[None, :], ys, xs]
+    return np.ascontiguousarray(tags.transpose(1, 2, 0), dtype=np.float32)
+
+
+def _attach_keypoint_tags(sample: PoseDataSample, decoder) -> None:
+    """Add ``pred_instances.keypoint_tags`` (N, K, L), read from
+    ``pred_fields.tags`` where the decoder placed each keypoint."""
+    instances = sample.pred_instances
+    keypoints = np.asarray(instances.keypoints, dtype=np.float64)
+    meta = sample.metainfo
+    size = np.asarray(meta['input_size'], dtype=np.float64)
+    center = np.asarray(meta['input_center'], dtype=np.float64)
+    scale = np.asarray(meta['input_scale'], dtype=np.float64)
+    # undo BottomupPoseEstimator's input-to-image mapping, then the codec's
+    # map-to-input one (decode adds the centre shift after locating peaks)
+    in_input = (keypoints - center + 0.5 * scale) / scale * size
+    in_maps = in_input / decoder.scale_factor - decoder.decode_center_shift
+    tags = sample_keypoint_tags(sample.pred_fields.tags, in_maps)
+    if not getattr(decoder, 'refine', False):
+        # without refine a keypoint the decoder did not find has score 0
+        # (found ones are above decode_keypoint_thr) and sits at (0, 0)
+        tags[np.asarray(instances.keypoint_scores) <= 0] = np.nan
+    instances.keypoint_tags = tags
+
+
+@contextmanager
+def _output_maps(model: nn.Module):
+    """Let the head return its heatmaps and tag maps for the duration."""
+    test_cfg = model.test_cfg
+    previous = test_cfg.get('output_heatmaps', None)
+    test_cfg['output_heatmaps'] = True
+    try:
+        yield previous is True
+    finally:
+        if previous is None:
+            del test_cfg['output_heatmaps']
+        else:
+            test_cfg['output_heatmaps'] = previous
+
+
+def _input_shape(inputs) -> tuple:
+    if isinstance(inputs, torch.Tensor):
+        return (tuple(inputs.shape),)
+    return tuple(tuple(x.shape) for x in inputs)
+
+
+def inference_bottomup(
+    model: nn.Module,
+    images: Union[ImageType, Sequence[ImageType]],
+    batch_size: Optional[int] = None,
+) -> Union[PoseDataSample, List[PoseDataSample]]:
+    """Detect and group the people of one image or a list of images.
+
+    Runs the config's test pipeline and ``model.test_step`` with the
+    config's test-time options (flip, multi-scale, refine). Differences
+    from mmpose's ``inference_bottomup``: it takes a list of images (those
+    with the same input size run as one batch), and it returns each
+    keypoint's tag, read from the head's tag maps at the decoded location,
+    since the decoder returns keypoints, not tags.
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - tag dimension: L = L_net * F * S for the network's tag dimension
+          L_net, F = 2 with flip test (else 1) and S scales
+
+    Args:
+        model (nn.Module): A model from :func:`init_model`
+        images (str | Path | np.ndarray | Sequence): An image file, a BGR
+            image (H, W, 3) uint8 (as ``cv2.imread`` returns), or a list of
+            them
+        batch_size (int, optional): The most images per batch; ``None``
+            runs all images of one input size as one batch
+
+    Returns:
+        PoseDataSample | List[PoseDataSample]: One sample per image (a list
+        for a list input) whose ``pred_instances`` hold, in original image
+        pixels:
+
+        - ``keypoints`` (N, K, 2)
+        - ``keypoint_scores`` (N, K): heatmap values; 0 for a keypoint the
+          decoder did not find (only without ``refine``)
+        - ``keypoint_tags`` (N, K, L): the tag vector of each keypoint,
+          dimension order scale (scale 1 first, then the other scales as
+          configured), flip (original, then flipped), network tag
+          dimension; NaN for a keypoint the decoder did not find (only
+          without ``refine``)
+        - ``bbox_scores`` (N, ): the people's scores, highest first
+
+        ``pred_fields`` (heatmaps and tag maps) is kept only when the
+        config's ``test_cfg.output_heatmaps`` is True.
+    """
+    if batch_size is not None and (
+        not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f'batch_size must be an int >= 1, got {batch_size}')
+    single = isinstance(images, (str, Path, np.ndarray))
+    images = [images] if single else list(images)
+    for i, image in enumerate(images):
+        if isinstance(image, np.ndarray):
+            if image.ndim != 3 or image.shape[2] != 3:
+                raise ValueError(
+                    f'images[{i}] must be a BGR image of shape (H, W, 3), '
+                    f'got {image.shape}'
+                )
+        elif not isinstance(image, (str, Path)):
+            raise TypeError(
+                f'images[{i}] must be a path or an np.ndarray, got '
+                f'{type(image).__name__}'
+            )
+
+    with DefaultScope.overwrite_default_scope(
+        model.cfg.get('default_scope', 'mmpose')
+    ):
+        pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
+    samples = []
+    for image in images:
+        if isinstance(image, np.ndarray):
+            info = dict(img=image)
+        else:
+            info = dict(img_path=str(image))
+        info.update(model.dataset_meta)
+        samples.append(pipeline(info))
+
+    # one batch per input size: the head resizes a batch to one size
+    by_size = {}
+    for i, sample in enumerate(samples):
+        by_size.setdefault(_input_shape(sample['inputs']), []).append(i)
+    batches = [
+        indices[start : start + (batch_size or len(indices))]
+        for indices in by_size.values()
+        for start in range(0, len(indices), batch_size or len(indices))
+    ]
+
+    results = [None] * len(samples)
+    with _output_maps(model) as keep_maps, torch.no_grad():
+        for indices in batches:
+            outputs = model.test_step(
+                pseudo_collate([samples[i] for i in indices])
+            )
+            for i, output in zip(indices, outputs):
+                _attach_keypoint_tags(output, model.head.decoder)
+                if not keep_maps:
+                    del output.pred_fields
+                results[i] = output
+    return results[0] if single else results

@@ -1,0 +1,386 @@
+"""Decoding benchmark: our ``BottomUpGrouping`` against mmpose's
+``AssociativeEmbedding`` codec on the same noisy maps of real people.
+
+The maps are rendered (:func:`aeplugin.testing.render_ae_maps`) from the
+people of a COCO keypoint annotation file, each image scaled so that its
+longer side spans the codec input, with realistic noise: weak, missing and
+jittered keypoints, false peaks, noisy tags. Both decoders get the same
+settings; accuracy is the COCO keypoint AP (xtcocotools) of the decoded
+people against the annotated ones, in the codec's input space.
+"""
+
+import contextlib
+import functools
+import io
+import json
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmpose.codecs import AssociativeEmbedding
+
+from aeplugin.benchmark.common import (
+    describe_machine,
+    speedup,
+    time_interleaved,
+)
+from aeplugin.codecs import BottomUpGrouping
+from aeplugin.testing import MapNoise, render_ae_maps
+
+# COCO keypoint OKS sigmas, as in the COCO API and mmpose's coco metainfo.
+COCO_SIGMAS = (
+    np.array(
+        [
+            0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62,
+            0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89,
+        ]
+    )
+    / 10.0
+)  # fmt: skip
+# Grouping order of mmpose's COCO AE configs: head, shoulders, hips, limbs.
+COCO_ORDER = [0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16]
+INPUT_SIZE = 512
+HEATMAP_SIZE = 128
+# The noise of the codec tests' accuracy check: MapNoise's defaults (10%
+# missing and 15% weak keypoints, jitter, tag noise) with 3 false peaks per
+# keypoint type.
+NOISE = MapNoise(false_peaks=3)
+
+
+def codec_settings(refine: bool = True) -> dict:
+    """The decode settings both codecs get (those of the 512x512 COCO
+    configs, but for a zero center shift: the maps are rendered with
+    keypoints at pixel centres)."""
+    return dict(
+        input_size=(INPUT_SIZE, INPUT_SIZE),
+        heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
+        sigma=2,
+        decode_keypoint_order=COCO_ORDER,
+        decode_topk=30,
+        decode_max_instances=30,
+        **({} if refine else dict(refine=False)),
+    )
+
+
+class MMPoseWithoutRefine(AssociativeEmbedding):
+    """mmpose's codec without its fill of missing keypoints (it has no
+    option for it), to compare against our ``refine=False``."""
+
+    def _fill_missing_keypoints(self, keypoints, keypoint_scores, *args):
+        return keypoints, keypoint_scores
+
+
+def build_codecs(
+    refine: bool,
+) -> Tuple[BottomUpGrouping, AssociativeEmbedding]:
+    """Our codec and mmpose's with the same settings."""
+    ours = BottomUpGrouping(**codec_settings(refine))
+    settings = codec_settings()
+    theirs = (AssociativeEmbedding if refine else MMPoseWithoutRefine)(
+        **settings
+    )
+    return ours, theirs
+
+
+def load_coco_people(ann_file: Union[str, Path]) -> List[dict]:
+    """The non-crowd people with labelled keypoints of each image of a COCO
+    keypoint annotation file, scaled so that the longer image side spans
+    the codec input.
+
+    Note:
+
+        - instance number: N (per image)
+        - keypoint number: K
+
+    Args:
+        ann_file (str | Path): COCO person keypoint annotation JSON
+
+    Returns:
+        List[dict]: Per image with at least one such person:
+        ``image_id``, ``keypoints`` (N, K, 2) and ``visible`` (N, K) (COCO
+        flags 0/1/2) in the input space, ``area`` (N, ) and ``bbox`` (N, 4)
+        scaled alike
+    """
+    data = json.loads(Path(ann_file).read_text())
+    people: Dict[int, list] = {}
+    for ann in data['annotations']:
+        if ann['num_keypoints'] > 0 and not ann.get('iscrowd', 0):
+            people.setdefault(ann['image_id'], []).append(ann)
+    images = []
+    for image in data['images']:
+        anns = people.get(image['id'])
+        if not anns:
+            continue
+        scale = INPUT_SIZE / max(image['width'], image['height'])
+        keypoints = np.array(
+            [ann['keypoints'] for ann in anns], dtype=np.float64
+        ).reshape(len(anns), -1, 3)
+        images.append(
+            dict(
+                image_id=image['id'],
+                keypoints=keypoints[..., :2] * scale,
+                visible=keypoints[..., 2],
+                area=np.array([ann['area'] for ann in anns]) * scale**2,
+                bbox=np.array([ann['bbox'] for ann in anns]) * scale,
+            )
+        )
+    return images
+
+
+def render_inputs(
+    images: Sequence[dict], seeds: Sequence[int]
+) -> Tuple[List[dict], torch.Tensor, torch.Tensor]:
+    """Render noisy maps of every image with every noise seed.
+
+    Note:
+
+        - map number: M (images times seeds)
+        - keypoint number: K
+        - heatmap size: [W, H]
+
+    Args:
+        images (Sequence[dict]): Images from :func:`load_coco_people`
+        seeds (Sequence[int]): Noise seeds
+
+    Returns:
+        tuple:
+        - samples (List[dict]): The image of each map, with the unique
+            ``image_id`` ``image_id * len(seeds) + seed index``
+        - heatmaps (Tensor): In shape (M, K, H, W)
+        - tags (Tensor): In shape (M, K, H, W)
+    """
+    stride = INPUT_SIZE / HEATMAP_SIZE
+    samples, heatmaps, tags = [], [], []
+    for index, seed in enumerate(seeds):
+        for image in images:
+            heatmap, tag = render_ae_maps(
+                image['keypoints'] / stride,
+                (HEATMAP_SIZE, HEATMAP_SIZE),
+                image['visible'],
+                sigma=2,
+                noise=NOISE,
+                seed=seed * 100003 + image['image_id'] % 100003,
+            )
+            samples.append(
+                dict(image, image_id=image['image_id'] * len(seeds) + index)
+            )
+            heatmaps.append(heatmap)
+            tags.append(tag)
+    return (
+        samples,
+        torch.from_numpy(np.stack(heatmaps)),
+        torch.from_numpy(np.stack(tags)),
+    )
+
+
+def coco_keypoint_ap(samples: Sequence[dict], detections: List[dict]):
+    """COCO keypoint AP (xtcocotools, OKS with area) of detections against
+    the people of the samples."""
+    from xtcocotools.coco import COCO
+    from xtcocotools.cocoeval import COCOeval
+
+    annotations = []
+    for sample in samples:
+        for keypoints, flags, area, bbox in zip(
+            sample['keypoints'], sample['visible'], sample['area'],
+            sample['bbox'],
+        ):  # fmt: skip
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=sample['image_id'],
+                    category_id=1,
+                    iscrowd=0,
+                    area=float(area),
+                    bbox=bbox.tolist(),
+                    num_keypoints=int((flags > 0).sum()),
+                    keypoints=np.concatenate([keypoints, flags[:, None]], 1)
+                    .ravel()
+                    .tolist(),
+                )
+            )
+    if not detections:
+        return 0.0
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = dict(
+            images=[dict(id=sample['image_id']) for sample in samples],
+            categories=[dict(id=1, name='person')],
+            annotations=annotations,
+        )
+        coco_gt.createIndex()
+        evaluator = COCOeval(
+            coco_gt,
+            coco_gt.loadRes(detections),
+            'keypoints',
+            COCO_SIGMAS,
+            use_area=True,
+        )
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    return float(evaluator.stats[0])
+
+
+def to_detections(
+    samples: Sequence[dict],
+    keypoints: Sequence[np.ndarray],
+    keypoint_scores: Sequence[np.ndarray],
+    instance_scores: Sequence[np.ndarray],
+) -> List[dict]:
+    """COCO result entries of the decoded people of each sample."""
+    return [
+        dict(
+            image_id=sample['image_id'],
+            category_id=1,
+            keypoints=np.concatenate([kpts, scores[:, None]], axis=1)
+            .ravel()
+            .tolist(),
+            score=float(score),
+        )
+        for sample, image_kpts, image_scores, image_instance_scores in zip(
+            samples, keypoints, keypoint_scores, instance_scores
+        )
+        for kpts, scores, score in zip(
+            image_kpts, image_scores, image_instance_scores
+        )
+    ]
+
+
+def decode_all(
+    codec, heatmaps: torch.Tensor, tags: torch.Tensor, batch_size: int
+) -> Tuple[list, list, list]:
+    """Decode every map, ``batch_size`` maps per ``batch_decode`` call.
+
+    Returns:
+        tuple: Per map keypoints, keypoint scores and instance scores
+    """
+    outputs = ([], [], [])
+    for start in range(0, len(heatmaps), batch_size):
+        decoded = codec.batch_decode(
+            heatmaps[start : start + batch_size],
+            tags[start : start + batch_size],
+        )
+        for output, part in zip(outputs, decoded):
+            output.extend(part)
+    return outputs
+
+
+def run_decode_benchmark(
+    ann_file: Union[str, Path],
+    seeds: Sequence[int] = (0, 1, 2),
+    batch_sizes: Sequence[int] = (1, 16),
+    refines: Sequence[bool] = (True, False),
+    repeat: int = 3,
+    warmup: int = 1,
+    max_images: Union[int, None] = None,
+    device: Union[str, torch.device] = 'cpu',
+) -> dict:
+    """Time and score both decoders on the maps of every image and seed.
+
+    Both decode every map, ``batch_size`` maps per ``batch_decode`` call,
+    in passes over all maps that alternate between ours and mmpose's (see
+    :func:`~aeplugin.benchmark.common.time_interleaved`); ms/image is the
+    sum over calls of their median time over ``repeat`` rounds, divided by
+    the number of maps. mmpose's codec works in NumPy: it gets the maps on
+    the CPU, ours on ``device``.
+
+    Args:
+        ann_file (str | Path): COCO person keypoint annotation JSON
+        seeds (Sequence[int]): Noise seeds; each image is rendered once per
+            seed. Defaults to (0, 1, 2)
+        batch_sizes (Sequence[int]): Maps per ``batch_decode`` call.
+            Defaults to (1, 16)
+        refines (Sequence[bool]): Refine settings to run. Defaults to
+            (True, False)
+        repeat (int): Timed rounds per case. Defaults to 3
+        warmup (int): Untimed rounds per case. Defaults to 1
+        max_images (int, optional): Use only the first images of the file
+        device (str | torch.device): Where our decoder gets the maps.
+            Defaults to ``'cpu'``
+
+    Returns:
+        dict: ``settings``, ``inputs`` (image, map and people counts),
+        ``cases`` (one per refine setting and batch size: ms/image of both
+        and ``speedup``), ``accuracy`` (per refine setting: the AP of both)
+        and ``machine``
+    """
+    images = load_coco_people(ann_file)[:max_images]
+    samples, heatmaps, tags = render_inputs(images, seeds)
+    device_heatmaps, device_tags = heatmaps.to(device), tags.to(device)
+    num_maps = len(samples)
+    cases, accuracy = [], []
+    for refine in refines:
+        ours, theirs = build_codecs(refine)
+        our_ap = coco_keypoint_ap(
+            samples,
+            to_detections(
+                samples, *decode_all(ours, device_heatmaps, device_tags, 1)
+            ),
+        )
+        their_ap = coco_keypoint_ap(
+            samples,
+            to_detections(samples, *decode_all(theirs, heatmaps, tags, 1)),
+        )
+        accuracy.append(
+            dict(refine=refine, ours_ap=our_ap, mmpose_ap=their_ap)
+        )
+        for batch_size in batch_sizes:
+            starts = range(0, num_maps, batch_size)
+            times = time_interleaved(
+                dict(
+                    ours=[
+                        functools.partial(
+                            ours.batch_decode,
+                            device_heatmaps[start : start + batch_size],
+                            device_tags[start : start + batch_size],
+                        )
+                        for start in starts
+                    ],
+                    mmpose=[
+                        functools.partial(
+                            theirs.batch_decode,
+                            heatmaps[start : start + batch_size],
+                            tags[start : start + batch_size],
+                        )
+                        for start in starts
+                    ],
+                ),
+                repeat,
+                warmup,
+                device,
+            )
+            our_time, their_time = times['ours'], times['mmpose']
+            cases.append(
+                dict(
+                    refine=refine,
+                    batch_size=batch_size,
+                    ours_ms_per_image=our_time['median_s'] * 1e3 / num_maps,
+                    mmpose_ms_per_image=(
+                        their_time['median_s'] * 1e3 / num_maps
+                    ),
+                    speedup=speedup(our_time, their_time),
+                    ours_time=our_time,
+                    mmpose_time=their_time,
+                )
+            )
+    return dict(
+        benchmark='decode',
+        settings=dict(
+            codec_settings(),
+            noise=NOISE.__dict__,
+            seeds=list(seeds),
+            repeat=repeat,
+            warmup=warmup,
+        ),
+        inputs=dict(
+            ann_file=str(ann_file),
+            images=len(images),
+            maps=num_maps,
+            people=int(sum(len(image['keypoints']) for image in images)),
+        ),
+        cases=cases,
+        accuracy=accuracy,
+        machine=describe_machine(device),
+    )

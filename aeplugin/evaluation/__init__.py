@@ -1,0 +1,3 @@
+from .metrics import MpiiMultiPersonMetric
+
+__all__ = ['MpiiMultiPersonMetric']

@@ -1,0 +1,102 @@
+import importlib.util
+
+import cv2
+import numpy as np
+from test_apis.tiny_model import (
+    IMAGES,
+    ROOT,
+    save_random_checkpoint,
+    write_tiny_config,
+)
+
+SIZE = (320, 212)  # w, h
+
+
+def _write_video(path, frames):
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), 10, SIZE
+    )
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+def _read_video(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    return frames, fps
+
+
+def _load_demo():
+    path = ROOT / 'demo' / 'video_demo.py'
+    spec = importlib.util.spec_from_file_location('video_demo', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_writes_every_frame_with_skeletons(tmp_path, capsys):
+    config = write_tiny_config(tmp_path)
+    checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')
+    frames = [cv2.resize(cv2.imread(p), SIZE) for p in IMAGES[:3]]
+    video = tmp_path / 'in.mp4'
+    _write_video(video, frames)
+    out = tmp_path / 'out.mp4'
+    _load_demo().main(
+        [
+            str(video),
+            str(config),
+            str(checkpoint),
+            '--out-file',
+            str(out),
+            '--device',
+            'cpu',
+            '--kpt-thr',
+            '0',
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert f'3 frames -> {out}' in stdout
+    # mmengine's progress bar reached the end
+    assert '3/3' in stdout
+
+    inputs, _ = _read_video(video)
+    outputs, fps = _read_video(out)
+    assert len(outputs) == 3 and fps == 10
+    for frame, drawn in zip(inputs, outputs):
+        assert drawn.shape == frame.shape
+        changed = np.abs(drawn.astype(int) - frame).max(axis=-1) > 60
+        assert changed.mean() > 0.001
+
+
+def test_max_frames_stops_early(tmp_path, capsys):
+    config = write_tiny_config(tmp_path)
+    checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')
+    video = tmp_path / 'in.mp4'
+    _write_video(video, [cv2.resize(cv2.imread(IMAGES[0]), SIZE)] * 3)
+    out = tmp_path / 'out.mp4'
+    _load_demo().main(
+        [
+            str(video),
+            str(config),
+            str(checkpoint),
+            '--out-file',
+            str(out),
+            '--max-frames',
+            '2',
+            '--fps',
+            '5',
+            '--tta',
+            'none',
+        ]
+    )
+    assert f'2 frames -> {out}' in capsys.readouterr().out
+    outputs, fps = _read_video(out)
+    assert len(outputs) == 2 and fps == 5
