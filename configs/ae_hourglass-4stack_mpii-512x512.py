@@ -45,12 +45,7 @@ model = dict(
         # heatmaps are resized to the input size before grouping
         decoder=dict(_base_.codec, heatmap_size=_base_.codec['input_size']),
     ),
-    test_cfg=dict(
-        flip_test=True,
-        shift_heatmap=False,
-        restore_heatmap_size=True,
-        align_corners=False,
-    ),
+    test_cfg=dict(flip_test=True, restore_heatmap_size=True),
 )
 
 train_dataloader = dict(batch_size=6)
