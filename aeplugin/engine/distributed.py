@@ -8,6 +8,7 @@ ids for CPU modules (handled by ``model_wrapper_cfg`` in
 rank-0 logging and checkpoints) is the same code path as on GPUs.
 """
 
+import gc
 import os
 
 import torch
@@ -52,7 +53,14 @@ def finish_distributed() -> None:
     an active exception", SIGABRT) after its checkpoints are written, which
     torchrun reports as a failed job. The barrier keeps one rank from
     closing the group while another still talks to it.
+
+    The Runner sits in reference cycles (hooks, the message hub), so after
+    ``train()`` returns its DistributedDataParallel model, whose reducer
+    holds the group, stays alive until the next garbage collection; when
+    that is interpreter shutdown, the group dies there anyway and the abort
+    comes back (seen on CI). Collecting first makes the destroy final.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        gc.collect()
         torch_dist.barrier()
         torch_dist.destroy_process_group()
