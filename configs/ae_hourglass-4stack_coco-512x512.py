@@ -11,6 +11,7 @@
 # Other GPU counts: `--auto-scale-lr`; mixed precision: `--amp`; memory:
 # `--cfg-options model.backbone.with_cp=True`.
 _base_ = [
+    './_base_/models/ae_hourglass-4stack.py',
     './_base_/datasets/coco_bottomup.py',
     './_base_/schedules/adam_step-300e.py',
 ]
@@ -20,33 +21,10 @@ default_hooks = dict(
 )
 
 model = dict(
-    type='BottomupPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-    ),
-    backbone=dict(
-        type='HourglassAE',
-        num_stacks=4,
-        feat_channels=256,
-        increase=128,
-        depth=4,
-        out_channels=34,
-    ),
+    # heatmaps are resized to the input size before grouping
     head=dict(
-        type='AssociativeEmbeddingHead',
-        in_channels=34,
-        num_keypoints=17,
-        tag_dim=1,
-        final_layer=None,
-        keypoint_loss=dict(type='KeypointMSELoss'),
-        tag_loss=dict(type='AELoss', loss_weight=1e-3),
-        # heatmaps are resized to the input size before grouping
-        decoder=dict(_base_.codec, heatmap_size=_base_.codec['input_size']),
-    ),
-    test_cfg=dict(flip_test=True, restore_heatmap_size=True),
+        decoder=dict(_base_.codec, heatmap_size=_base_.codec['input_size'])
+    )
 )
 
 train_dataloader = dict(batch_size=6)

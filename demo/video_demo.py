@@ -5,23 +5,22 @@ import argparse
 import sys
 
 import cv2
-from mmengine.config import Config
 from mmengine.utils import ProgressBar
 
 from aeplugin.apis import (
-    TTA_MODES,
-    apply_test_time_options,
+    add_drawing_options,
+    add_model_options,
     draw_poses,
+    drawing_options,
     inference_bottomup,
-    init_model,
+    model_from_options,
 )
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('input', help='video file, or a webcam index (0)')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_options(parser)
     parser.add_argument(
         '--out-file', required=True, help='video to write (.mp4)'
     )
@@ -34,34 +33,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--fps', type=float, help="output frame rate (default: the input's)"
     )
-    parser.add_argument('--device', help='cpu, cuda:0, ... (default: auto)')
-    parser.add_argument(
-        '--tta', choices=TTA_MODES, help='test-time setting (default: config)'
-    )
-    parser.add_argument(
-        '--scales', nargs='+', type=float, help='with --tta multiscale'
-    )
-    parser.add_argument(
-        '--kpt-thr', type=float, default=0.3, help='keypoint score to draw'
-    )
-    parser.add_argument(
-        '--person-thr',
-        type=float,
-        default=0.0,
-        help='people scoring below it are not drawn (e.g. 0.1 hides weak '
-        'groups of stray peaks)',
-    )
-    parser.add_argument('--radius', type=int, default=3)
-    parser.add_argument('--thickness', type=int, default=1)
+    add_drawing_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = apply_test_time_options(
-        Config.fromfile(args.config), tta=args.tta, scales=args.scales
-    )
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    model = model_from_options(args)
 
     source = int(args.input) if args.input.isdigit() else args.input
     capture = cv2.VideoCapture(source)
@@ -80,13 +58,7 @@ def main(argv=None):
                 break
             result = inference_bottomup(model, frame)
             drawn = draw_poses(
-                frame,
-                result,
-                model.dataset_meta,
-                kpt_thr=args.kpt_thr,
-                person_thr=args.person_thr,
-                radius=args.radius,
-                thickness=args.thickness,
+                frame, result, model.dataset_meta, **drawing_options(args)
             )
             if writer is None:
                 writer = cv2.VideoWriter(

@@ -1,6 +1,7 @@
 """Shared helpers of the benchmarks in ``tools/benchmark``: timing, the
-machine description and the JSON report."""
+machine description, the command line and the JSON report."""
 
+import argparse
 import importlib.metadata
 import json
 import os
@@ -14,6 +15,11 @@ import numpy as np
 import torch
 
 DEFAULT_OUT_DIR = Path('work_dirs') / 'benchmark'
+# The real people the decode and targets benchmarks are made of.
+SHIPPED_ANN_FILE = (
+    Path(__file__).resolve().parents[2]
+    / 'data/coco-mini/annotations/person_keypoints_train2017.json'
+)
 
 
 def _cpu_model() -> str:
@@ -239,3 +245,48 @@ def write_json(result: dict, path: Optional[Union[str, Path]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + '\n')
     return path
+
+
+def benchmark_parser(
+    doc: str, name: str, warmup: int = 1, threads: Optional[int] = 1
+) -> argparse.ArgumentParser:
+    """The options every benchmark script takes: ``--warmup``,
+    ``--threads`` (torch's threads; ``None`` keeps torch's default) and
+    ``--out`` (default ``work_dirs/benchmark/<name>.json``).
+
+    Args:
+        doc (str): The script's docstring; its first line describes it
+        name (str): The benchmark's name
+        warmup (int): Default untimed runs before timing
+        threads (int, optional): Default torch threads
+
+    Returns:
+        argparse.ArgumentParser: The parser, to add the script's options to
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument('--warmup', type=int, default=warmup)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=threads,
+        help='torch threads (default: '
+        + ("torch's" if threads is None else str(threads))
+        + ')',
+    )
+    parser.add_argument('--out', default=default_out(name))
+    return parser
+
+
+def set_threads(threads: Optional[int]) -> None:
+    """Set torch's thread count, or keep its default for ``None``."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+def report(result: dict, out: Union[str, Path], *blocks: str) -> None:
+    """Print a benchmark's machine, its result blocks and where its JSON
+    was written (after writing it)."""
+    print(format_machine(result['machine']))
+    for block in blocks:
+        print(block)
+    print(f'written to {write_json(result, out)}')

@@ -4,53 +4,41 @@ python tools/benchmark/decode.py [--seeds 0 1 2] [--batch-sizes 1 16]
     [--repeat 3] [--threads 1] [--device cpu] [--out FILE]
 """
 
-import argparse
-from pathlib import Path
-
 import torch
 
 from aeplugin.benchmark.common import (
-    default_out,
-    format_machine,
+    SHIPPED_ANN_FILE,
+    benchmark_parser,
     format_table,
-    write_json,
+    report,
+    set_threads,
 )
 from aeplugin.benchmark.decode import run_decode_benchmark
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # One thread by default: both decoders run small ops, and a second
+    # thread mostly adds noise on a shared machine.
+    parser = benchmark_parser(__doc__, 'decode')
     parser.add_argument(
         '--ann-file',
-        default=REPO
-        / 'data/coco-mini/annotations/person_keypoints_train2017.json',
+        default=SHIPPED_ANN_FILE,
         help='COCO person keypoint annotations whose people are rendered',
     )
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 16])
     parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument(
-        '--threads',
-        type=int,
-        default=1,
-        help='torch threads (default 1: both decoders run small ops, and '
-        'a second thread mostly adds noise on a shared machine)',
-    )
     parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='where our decoder gets the maps (mmpose decodes on the CPU)',
     )
-    parser.add_argument('--out', default=default_out('decode'))
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     result = run_decode_benchmark(
         args.ann_file,
         seeds=args.seeds,
@@ -60,13 +48,12 @@ def main():
         device=args.device,
     )
     inputs = result['inputs']
-    print(format_machine(result['machine']))
-    print(
+    report(
+        result,
+        args.out,
         f'{inputs["maps"]} maps ({inputs["images"]} images x '
         f'{len(args.seeds)} noise seeds, {inputs["people"]} people), '
-        '128x128, K=17'
-    )
-    print(
+        '128x128, K=17',
         format_table(
             ['refine', 'batch', 'ours ms/image', 'mmpose ms/image', 'speedup'],
             [
@@ -79,9 +66,7 @@ def main():
                 ]
                 for case in result['cases']
             ],
-        )
-    )
-    print(
+        ),
         format_table(
             ['refine', 'ours COCO AP', 'mmpose COCO AP'],
             [
@@ -92,9 +77,8 @@ def main():
                 ]
                 for row in result['accuracy']
             ],
-        )
+        ),
     )
-    print(f'written to {write_json(result, args.out)}')
 
 
 if __name__ == '__main__':

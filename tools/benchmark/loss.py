@@ -4,16 +4,12 @@ python tools/benchmark/loss.py [--batch-size 32] [--max-people 30]
     [--stacks 4] [--repeat 5] [--threads 1] [--out FILE]
 """
 
-import argparse
-
-import torch
-
-from aeplugin.benchmark.common import default_out, format_machine, write_json
+from aeplugin.benchmark.common import benchmark_parser, report, set_threads
 from aeplugin.benchmark.loss import run_loss_benchmark
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, 'loss')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--max-people', type=int, default=30)
     parser.add_argument('--keypoints', type=int, default=17)
@@ -26,15 +22,12 @@ def parse_args():
         default=3,
         help="timed runs of mmpose's loss (seconds each)",
     )
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--out', default=default_out('loss'))
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     result = run_loss_benchmark(
         batch_size=args.batch_size,
         max_people=args.max_people,
@@ -46,27 +39,23 @@ def main():
         mmpose_repeat=args.mmpose_repeat,
     )
     values = result['values']
-    print(format_machine(result['machine']))
-    print(
+    report(
+        result,
+        args.out,
         f'B={args.batch_size}, {result["inputs"]["people"]} people '
         f'({result["inputs"]["people_per_image"][0]} to '
         f'{result["inputs"]["people_per_image"][1]} per image), '
         f'{args.stacks} stacks, K={args.keypoints}, '
         f'{args.heatmap_size}x{args.heatmap_size} tags; AELoss alone vs '
-        'AssociativeEmbeddingLoss alone, forward + backward'
-    )
-    print(
+        'AssociativeEmbeddingLoss alone, forward + backward',
         f'ours {result["ours_ms"]:.1f} ms, mmpose {result["mmpose_ms"]:.1f} '
-        f'ms: {result["speedup"]:.1f}x'
-    )
-    print(
+        f'ms: {result["speedup"]:.1f}x',
         f'values (stack 1): ours pull {values["ours"]["pull"]:.7f} push '
         f'{values["ours"]["push"]:.7f}; reference loop pull '
         f'{values["reference"]["pull"]:.7f} push '
         f'{values["reference"]["push"]:.7f}; largest difference '
-        f'{values["max_abs_diff"]:.2e}'
+        f'{values["max_abs_diff"]:.2e}',
     )
-    print(f'written to {write_json(result, args.out)}')
 
 
 if __name__ == '__main__':

@@ -6,21 +6,19 @@ mmpose's HourglassAENet; speed and peak memory, each case in a fresh process.
         [--modes train inference] [--threads N] [--out FILE]
 """
 
-import argparse
-
 import torch
 
 from aeplugin.benchmark.common import (
-    default_out,
-    format_machine,
+    benchmark_parser,
     format_table,
-    write_json,
+    report,
 )
 from aeplugin.benchmark.model import default_cases, run_model_benchmark
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # threads are set in each case's fresh process
+    parser = benchmark_parser(__doc__, 'model', threads=None)
     parser.add_argument(
         '--sizes',
         type=int,
@@ -41,7 +39,6 @@ def parse_args():
     parser.add_argument('--cp-iters', type=int, default=1)
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--iters', type=int, default=2)
-    parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument(
         '--modes',
         nargs='+',
@@ -49,15 +46,11 @@ def parse_args():
         default=['train', 'inference'],
     )
     parser.add_argument(
-        '--threads', type=int, default=None, help="torch threads (torch's)"
-    )
-    parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu'
     )
     parser.add_argument(
         '--stacks', type=int, default=4, help='hourglass stacks (paper: 4)'
     )
-    parser.add_argument('--out', default=default_out('model'))
     return parser.parse_args()
 
 
@@ -78,9 +71,12 @@ def main():
         num_stacks=args.stacks,
         check_size=args.sizes[0],
     )
-    print(format_machine(result['machine']))
     cpu = 'baseline_rss_mb' in result['results'][0]
-    print(
+    outputs = result['outputs']
+    relative = outputs['relative']
+    report(
+        result,
+        args.out,
         format_table(
             ['size', 'model', 'mode', 'images/s', 'peak RSS MB']
             + (['RSS above start MB', 'live above start MB'] if cpu else []),
@@ -105,9 +101,7 @@ def main():
                 )
                 for case in result['results']
             ],
-        )
-    )
-    print(
+        ),
         format_table(
             [
                 'size',
@@ -128,18 +122,13 @@ def main():
                 ]
                 for ratio in result['ratios']
             ],
-        )
-    )
-    outputs = result['outputs']
-    relative = outputs['relative']
-    print(
+        ),
         f'outputs at {outputs["size"]}, largest difference / output std '
         f'({outputs["output_std"]:.1f}): ours vs mmpose '
         f'{relative["ours_vs_mmpose"]:.1e}, fused vs unfused '
         f'{relative["fused_vs_unfused"]:.1e}, fused channels_last vs '
-        f'unfused {relative["fused_channels_last_vs_unfused"]:.1e}'
+        f'unfused {relative["fused_channels_last_vs_unfused"]:.1e}',
     )
-    print(f'written to {write_json(result, args.out)}')
 
 
 if __name__ == '__main__':

@@ -4,46 +4,37 @@ python tools/benchmark/targets.py [--people 1 10 30] [--repeat 20]
     [--threads 1] [--out FILE]
 """
 
-import argparse
-from pathlib import Path
-
-import torch
-
 from aeplugin.benchmark.common import (
-    default_out,
-    format_machine,
+    SHIPPED_ANN_FILE,
+    benchmark_parser,
     format_table,
-    write_json,
+    report,
+    set_threads,
 )
 from aeplugin.benchmark.targets import run_targets_benchmark
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, 'targets', warmup=2)
     parser.add_argument(
         '--ann-file',
-        default=REPO
-        / 'data/coco-mini/annotations/person_keypoints_train2017.json',
+        default=SHIPPED_ANN_FILE,
         help='COCO person keypoint annotations the crowds are made of',
     )
     parser.add_argument('--people', type=int, nargs='+', default=[1, 10, 30])
     parser.add_argument('--repeat', type=int, default=20)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--threads', type=int, default=1)
-    parser.add_argument('--out', default=default_out('targets'))
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     result = run_targets_benchmark(
         args.ann_file, args.people, args.repeat, args.warmup
     )
-    print(format_machine(result['machine']))
-    print(
+    report(
+        result,
+        args.out,
         format_table(
             ['people', 'ours ms', 'mmpose ms', 'speedup', 'equal targets'],
             [
@@ -56,9 +47,8 @@ def main():
                 ]
                 for case in result['cases']
             ],
-        )
+        ),
     )
-    print(f'written to {write_json(result, args.out)}')
 
 
 if __name__ == '__main__':
