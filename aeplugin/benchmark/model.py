@@ -25,10 +25,10 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from aeplugin.benchmark.common import describe_machine, synchronize
+from aeplugin.testing import randomize_weights_
 
 # The paper's network; mmpose's HourglassAENet spells the per-level channels
 # out as stage_channels.
@@ -68,27 +68,6 @@ def build_model(
             out_channels=OUT_CHANNELS,
         )
     raise ValueError(f"model must be 'ours' or 'mmpose', got {name!r}")
-
-
-def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Fan-in scaled conv weights and non-trivial norm statistics, so that
-    outputs are O(1) and a 1e-4 comparison means something."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                module.weight.normal_(
-                    0, (2 / fan_in) ** 0.5, generator=generator
-                )
-                if module.bias is not None:
-                    module.bias.normal_(0, 0.1, generator=generator)
-            elif isinstance(module, _BatchNorm):
-                module.weight.uniform_(0.5, 1.5, generator=generator)
-                module.bias.normal_(0, 0.1, generator=generator)
-                module.running_mean.normal_(0, 0.1, generator=generator)
-                module.running_var.uniform_(0.5, 2.0, generator=generator)
-    return model
 
 
 class _MallInfo2(ctypes.Structure):
@@ -190,7 +169,9 @@ def run_case(
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    network = randomize_(build_model(model, with_cp, num_stacks)).to(device)
+    network = randomize_weights_(build_model(model, with_cp, num_stacks)).to(
+        device
+    )
     images = torch.rand(batch_size, 3, size, size, device=device)
     memory_format = (
         torch.channels_last if channels_last else torch.contiguous_format
@@ -302,7 +283,7 @@ def check_outputs(
     if threads:
         torch.set_num_threads(threads)
     # mmpose's BaseBackbone.train() returns None: no chained eval() here.
-    theirs = randomize_(build_model('mmpose', num_stacks=num_stacks))
+    theirs = randomize_weights_(build_model('mmpose', num_stacks=num_stacks))
     theirs.eval()
     state = convert_mmpose_hourglass_ae_state_dict(
         {f'backbone.{k}': v for k, v in theirs.state_dict().items()}

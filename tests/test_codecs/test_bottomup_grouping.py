@@ -17,21 +17,14 @@ import aeplugin.codecs.bottomup_grouping as grouping_module
 from aeplugin.codecs import BottomUpGrouping
 from aeplugin.codecs.bottomup_grouping import _max_filter, _search_fill_pixels
 from aeplugin.registry import KEYPOINT_CODECS
-from aeplugin.testing import MapNoise, render_ae_maps
+from aeplugin.testing import (
+    COCO_ORDER,
+    COCO_SIGMAS,
+    MapNoise,
+    render_ae_maps,
+)
 
 COCO_JSON = Path(__file__).parents[1] / 'data' / 'coco' / 'test_coco.json'
-# COCO keypoint OKS sigmas, as in the COCO API and mmpose's coco metainfo.
-COCO_SIGMAS = (
-    np.array(
-        [
-            0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62,
-            0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89,
-        ]
-    )
-    / 10.0
-)  # fmt: skip
-# Grouping order of mmpose's COCO AE configs: head, shoulders, hips, limbs.
-COCO_ORDER = [0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16]
 INPUT_SIZE = 512
 HEATMAP_SIZE = 128
 STRIDE = INPUT_SIZE // HEATMAP_SIZE

@@ -12,30 +12,9 @@ from aeplugin.models.backbones import (
     convert_mmpose_hourglass_ae_state_dict,
 )
 from aeplugin.models.backbones.hourglass_ae import ResidualBlock
+from aeplugin.testing import randomize_weights_
 
 SMALL = dict(num_stacks=2, feat_channels=32, increase=16, depth=2)
-
-
-def randomize_(model, seed):
-    """Give convs fan-in scaled weights and norms non-trivial statistics, so
-    that outputs are O(1) and a wrong wiring cannot hide under 1e-4."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                module.weight.normal_(
-                    0, (2 / fan_in) ** 0.5, generator=generator
-                )
-                if module.bias is not None:
-                    module.bias.normal_(0, 0.1, generator=generator)
-            elif isinstance(module, (_BatchNorm, nn.GroupNorm)):
-                module.weight.uniform_(0.5, 1.5, generator=generator)
-                module.bias.normal_(0, 0.1, generator=generator)
-                if isinstance(module, _BatchNorm):
-                    module.running_mean.normal_(0, 0.1, generator=generator)
-                    module.running_var.uniform_(0.5, 2.0, generator=generator)
-    return model
 
 
 def test_output_shapes():
@@ -98,7 +77,7 @@ def test_norm_cfg_reaches_every_hourglass_level():
 
 def test_residual_block_matches_functional_reference():
     torch.manual_seed(0)
-    block = randomize_(ResidualBlock(8, 16), seed=1)
+    block = randomize_weights_(ResidualBlock(8, 16), seed=1)
     block.eval()
     x = torch.randn(2, 8, 6, 6)
 
@@ -125,7 +104,7 @@ def test_residual_block_matches_functional_reference():
 
 def test_with_cp_matches_without():
     torch.manual_seed(0)
-    plain = randomize_(HourglassAE(**SMALL), seed=2)
+    plain = randomize_weights_(HourglassAE(**SMALL), seed=2)
     plain.train()
     checkpointed = copy.deepcopy(plain)
     checkpointed.with_cp = True
@@ -206,7 +185,7 @@ def _mmpose_parity(num_stacks, feat_channels, increase, depth, seed):
         stage_channels=stage_channels,
         feat_channels=feat_channels,
     )
-    randomize_(mmpose_net, seed)
+    randomize_weights_(mmpose_net, seed)
     mmpose_net.eval()
     state_dict = {
         f'backbone.{key}': value

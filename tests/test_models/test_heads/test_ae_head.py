@@ -11,11 +11,10 @@ from mmpose.structures import PoseDataSample
 
 from aeplugin.models.heads import AssociativeEmbeddingHead
 from aeplugin.models.losses import AELoss
-from aeplugin.testing.synthetic_maps import render_ae_maps
+from aeplugin.testing import COCO_ORDER, render_ae_maps
 
 K = 17
 COCO_FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
-COCO_ORDER = [0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13, 14, 15, 16]
 INPUT, HEATMAP = 256, 64
 DATA = Path(__file__).parents[2] / 'data' / 'coco'
 

@@ -9,30 +9,15 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from aeplugin.models.backbones import HourglassAE
 from aeplugin.models.utils import fuse_conv_bn
+from aeplugin.testing import randomize_weights_
 
 SMALL = dict(num_stacks=2, feat_channels=32, increase=16, depth=2)
 
 
-def randomize_(model, seed=0):
-    """Fan-in scaled conv weights and non-trivial norm statistics, so that
-    outputs are O(1) and a fold that is off cannot hide under 1e-4."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_in = module.weight[0].numel()
-                module.weight.normal_(
-                    0, (2 / fan_in) ** 0.5, generator=generator
-                )
-                if module.bias is not None:
-                    module.bias.normal_(0, 0.1, generator=generator)
-            elif isinstance(module, _BatchNorm):
-                if module.affine:
-                    module.weight.uniform_(0.5, 1.5, generator=generator)
-                    module.bias.normal_(0, 0.1, generator=generator)
-                module.running_mean.normal_(0, 0.1, generator=generator)
-                module.running_var.uniform_(0.5, 2.0, generator=generator)
-    model.eval()
+def randomized_for_eval(model, seed=0):
+    """Random weights in eval mode: only running statistics can be folded.
+    (Not ``.eval()``'s result: mmpose's BaseBackbone.train returns None.)"""
+    randomize_weights_(model, seed).eval()
     return model
 
 
@@ -51,7 +36,7 @@ def outputs(model, images):
 
 
 def test_fused_hourglass_equals_unfused():
-    model = randomize_(HourglassAE(**SMALL))
+    model = randomized_for_eval(HourglassAE(**SMALL))
     images = random_images(2, seed=1)
     expected = outputs(model, images)
     assert count_norms(model) > 20
@@ -68,7 +53,7 @@ def test_pre_activation_norms_stay_and_outputs_are_equal():
     be folded into a conv and must stay. mmcv's fuse_conv_bn pairs a
     ConvModule's conv and norm by registration order and folds such a norm
     into the conv after it, which breaks the network."""
-    model = randomize_(HourglassAE(**SMALL, block='residual'))
+    model = randomized_for_eval(HourglassAE(**SMALL, block='residual'))
     images = random_images(1, seed=2)
     expected = outputs(model, images)
     pre_activation = sum(
@@ -104,7 +89,7 @@ def test_pre_activation_norms_stay_and_outputs_are_equal():
 
 
 def test_mmpose_hourglass_and_plain_sequential_fold():
-    mmpose_net = randomize_(
+    mmpose_net = randomized_for_eval(
         HourglassAENet(
             downsample_times=2,
             num_stacks=1,
@@ -112,7 +97,7 @@ def test_mmpose_hourglass_and_plain_sequential_fold():
             feat_channels=32,
         )
     )
-    plain = randomize_(
+    plain = randomized_for_eval(
         nn.Sequential(
             nn.Conv2d(3, 8, 3, padding=1, bias=True),
             nn.BatchNorm2d(8),
