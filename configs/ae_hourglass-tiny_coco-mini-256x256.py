@@ -48,20 +48,20 @@ val_pipeline = [
     *_base_.val_pipeline[2:],
 ]
 
-# Grouping runs on the heatmaps, where DARK locates a peak to about
-# 0.2 input pixels; a bilinear resize to the input size would keep the
-# maximum on the heatmap grid (about 1 input pixel), and OKS on the many
-# medium-size people here needs the precision.
-# A stem of 32 and 64 channels (the paper's: 64, 128) halves the time of a
-# step at this input, so the run sees each image twice as often. The
-# hinge push (mmpose 0.x's 'max') has a gradient where all tags are still
-# equal, as they are at the start; the paper's exp(-d^2) has none there,
-# and its tags only started to separate after hundreds of epochs.
 model = dict(
+    # A stem of 32 and 64 channels (the paper's: 64, 128) halves the time
+    # of a step at this input, so the run sees each image twice as often.
     backbone=dict(
         num_stacks=1, feat_channels=64, increase=32, stem_channels=(32, 64)
     ),
+    # The hinge push (mmpose 0.x's 'max') has a gradient where all tags are
+    # still equal, as they are at the start; the paper's exp(-d^2) has none
+    # there, and its tags only started to separate after hundreds of epochs.
     head=dict(decoder=codec, tag_loss=dict(push_type='max')),
+    # Grouping runs on the heatmaps, where DARK locates a peak to about 0.2
+    # input pixels; a bilinear resize to the input size would keep the
+    # maximum on the heatmap grid (about 1 input pixel), and OKS on the many
+    # medium-size people here needs the precision.
     test_cfg=dict(restore_heatmap_size=False),
 )
 
