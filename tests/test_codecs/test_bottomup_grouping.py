@@ -1,6 +1,5 @@
 import contextlib
 import io
-import json
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from xtcocotools.coco import COCO
 from xtcocotools.cocoeval import COCOeval
 
 import aeplugin.codecs.bottomup_grouping as grouping_module
+from aeplugin.benchmark.decode import load_coco_people
 from aeplugin.codecs import BottomUpGrouping
 from aeplugin.codecs.bottomup_grouping import _max_filter, _search_fill_pixels
 from aeplugin.registry import KEYPOINT_CODECS
@@ -51,29 +51,8 @@ def coco_images():
     (N, ) and ``bbox`` (N, 4) scaled alike, for its N non-crowd people with
     at least one labelled keypoint.
     """
-    data = json.loads(COCO_JSON.read_text())
-    images = []
-    for image in data['images']:
-        anns = [
-            ann
-            for ann in data['annotations']
-            if ann['image_id'] == image['id']
-            and ann['num_keypoints'] > 0
-            and not ann['iscrowd']
-        ]
-        scale = INPUT_SIZE / max(image['width'], image['height'])
-        keypoints = np.array(
-            [ann['keypoints'] for ann in anns], dtype=np.float64
-        ).reshape(-1, 17, 3)
-        images.append(
-            dict(
-                image_id=image['id'],
-                keypoints=keypoints[..., :2] * scale,
-                visible=keypoints[..., 2],
-                area=np.array([ann['area'] for ann in anns]) * scale**2,
-                bbox=np.array([ann['bbox'] for ann in anns]) * scale,
-            )
-        )
+    images = load_coco_people(COCO_JSON)
+    assert len(images) == 4
     return images
 
 
