@@ -1,8 +1,8 @@
 # The two commands of the README's quick start. Each creates or reuses
 # .venv/ (installing only what is missing) and then runs.
 PY := .venv/bin/python
-CONFIG ?= configs/ae_hourglass-tiny_coco-mini-256x256.py
-WORK_DIR ?= work_dirs/ae_hourglass-tiny_coco-mini-256x256
+CONFIG ?= configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py
+WORK_DIR ?= work_dirs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256
 
 .PHONY: env main test lint
 

@@ -54,13 +54,13 @@ def test_mmpose_code_builds_plugin_codec_in_plugin_scope(aeplugin_scope):
 
     transform = GenerateTarget(
         encoder=dict(
-            type='BottomUpGrouping',
+            type='BottomupGrouping',
             input_size=(64, 64),
             heatmap_size=(16, 16),
             sigma=2,
         )
     )
-    assert type(transform.encoder).__name__ == 'BottomUpGrouping'
+    assert type(transform.encoder).__name__ == 'BottomupGrouping'
     assert type(transform.encoder).__module__.startswith('aeplugin.')
     assert KEYPOINT_CODECS.get(
         'mmpose.AssociativeEmbedding'

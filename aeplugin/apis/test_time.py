@@ -111,7 +111,7 @@ def apply_test_time_options(
       :class:`MultiScalePoseDataPreprocessor` (which also run single-scale
       inputs as mmpose's do); ``'none'`` and ``'flip'`` swap the transforms
       back.
-    - ``refine`` and ``adjust`` switch the ``BottomUpGrouping`` decoder's
+    - ``refine`` and ``adjust`` switch the ``BottomupGrouping`` decoder's
       options of those names.
 
     Only ``test_dataloader`` and ``model`` change (what ``tools/test.py``
@@ -160,9 +160,9 @@ def apply_test_time_options(
     switches = dict(refine=refine, adjust=adjust)
     if any(v is not None for v in switches.values()):
         decoder = cfg.model.head.get('decoder')
-        if decoder is None or _type_name(decoder) != 'BottomUpGrouping':
+        if decoder is None or _type_name(decoder) != 'BottomupGrouping':
             raise ValueError(
-                'refine and adjust are options of the BottomUpGrouping '
+                'refine and adjust are options of the BottomupGrouping '
                 f'decoder, got model.head.decoder={decoder}'
             )
         for name, value in switches.items():

@@ -1,4 +1,4 @@
-"""Decoding benchmark: our ``BottomUpGrouping`` against mmpose's
+"""Decoding benchmark: our ``BottomupGrouping`` against mmpose's
 ``AssociativeEmbedding`` codec on the same noisy maps of real people.
 
 The maps are rendered (:func:`aeplugin.testing.render_ae_maps`) from the
@@ -25,7 +25,7 @@ from aeplugin.benchmark.common import (
     speedup,
     time_interleaved,
 )
-from aeplugin.codecs import BottomUpGrouping
+from aeplugin.codecs import BottomupGrouping
 from aeplugin.testing import (
     COCO_ORDER,
     COCO_SIGMAS,
@@ -66,9 +66,9 @@ class MMPoseWithoutRefine(AssociativeEmbedding):
 
 def build_codecs(
     refine: bool,
-) -> Tuple[BottomUpGrouping, AssociativeEmbedding]:
+) -> Tuple[BottomupGrouping, AssociativeEmbedding]:
     """Our codec and mmpose's with the same settings."""
-    ours = BottomUpGrouping(**codec_settings(refine))
+    ours = BottomupGrouping(**codec_settings(refine))
     settings = codec_settings()
     theirs = (AssociativeEmbedding if refine else MMPoseWithoutRefine)(
         **settings

@@ -1,4 +1,4 @@
-"""Target generation benchmark: our ``BottomUpGrouping.encode`` against
+"""Target generation benchmark: our ``BottomupGrouping.encode`` against
 mmpose's ``AssociativeEmbedding.encode`` (what ``GenerateTarget`` calls in
 the training pipeline) on crowded images made of real COCO people."""
 

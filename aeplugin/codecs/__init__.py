@@ -1,3 +1,3 @@
-from .bottomup_grouping import BottomUpGrouping
+from .bottomup_grouping import BottomupGrouping
 
-__all__ = ['BottomUpGrouping']
+__all__ = ['BottomupGrouping']

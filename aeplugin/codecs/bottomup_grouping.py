@@ -402,7 +402,7 @@ def _search_fill_pixels(
 
 
 @KEYPOINT_CODECS.register_module()
-class BottomUpGrouping(BaseKeypointCodec):
+class BottomupGrouping(BaseKeypointCodec):
     """Associative Embedding codec: Gaussian heatmaps and tag indices for
     training, tag-based grouping of heatmap peaks for inference.
 

@@ -5,7 +5,7 @@ from aeplugin.apis import DEFAULT_SCALES, apply_test_time_options
 
 from .tiny_model import ROOT
 
-PAPER = ROOT / 'configs' / 'ae_hourglass-4stack_coco-512x512.py'
+PAPER = ROOT / 'configs' / 'ae_hourglass-4stack_8xb6-300e_coco-512x512.py'
 
 
 @pytest.fixture
@@ -118,5 +118,5 @@ def test_clear_errors(cfg):
 
     mmpose_codec = Config.fromfile(PAPER)
     mmpose_codec.model.head.decoder.type = 'mmpose.AssociativeEmbedding'
-    with pytest.raises(ValueError, match='BottomUpGrouping'):
+    with pytest.raises(ValueError, match='BottomupGrouping'):
         apply_test_time_options(mmpose_codec, refine=False)

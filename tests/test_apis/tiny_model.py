@@ -14,7 +14,7 @@ K = 17
 # test and heatmaps restored to the input size as in the paper config; at
 # most 3 people per image keep the grouping of random maps quick.
 TINY_CONFIG = """
-_base_ = ['{root}/configs/ae_hourglass-4stack_coco-512x512.py']
+_base_ = ['{root}/configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py']
 codec = dict(_base_.codec, input_size=(128, 128), heatmap_size=(32, 32))
 val_pipeline = [
     dict(_base_.val_pipeline[0]),

@@ -14,7 +14,7 @@ from xtcocotools.cocoeval import COCOeval
 
 import aeplugin.codecs.bottomup_grouping as grouping_module
 from aeplugin.benchmark.decode import load_coco_people
-from aeplugin.codecs import BottomUpGrouping
+from aeplugin.codecs import BottomupGrouping
 from aeplugin.codecs.bottomup_grouping import _max_filter, _search_fill_pixels
 from aeplugin.registry import KEYPOINT_CODECS
 from aeplugin.testing import (
@@ -70,7 +70,7 @@ def _codec_args(**kwargs):
 
 
 def make_codec(**kwargs):
-    return BottomUpGrouping(**_codec_args(**kwargs))
+    return BottomupGrouping(**_codec_args(**kwargs))
 
 
 def make_mmpose_codec(**kwargs):
@@ -173,12 +173,12 @@ def test_builds_from_registry_and_packs_targets_where_head_reads_them():
     with DefaultScope.overwrite_default_scope('aeplugin'):
         codec = KEYPOINT_CODECS.build(
             dict(
-                type='BottomUpGrouping',
+                type='BottomupGrouping',
                 input_size=(64, 64),
                 heatmap_size=(16, 16),
             )
         )
-        assert isinstance(codec, BottomUpGrouping)
+        assert isinstance(codec, BottomupGrouping)
         assert codec.support_batch_decoding
         results = dict(
             img=np.zeros((64, 64, 3), dtype=np.uint8),
@@ -187,7 +187,7 @@ def test_builds_from_registry_and_packs_targets_where_head_reads_them():
         )
         results = GenerateTarget(
             encoder=dict(
-                type='BottomUpGrouping',
+                type='BottomupGrouping',
                 input_size=(64, 64),
                 heatmap_size=(16, 16),
             )
@@ -553,7 +553,7 @@ def test_batch_decode_equals_single_decodes(coco_images):
 
 
 def test_default_order_and_more_candidates_than_pixels():
-    codec = BottomUpGrouping((16, 16), (4, 4), sigma=0.5, decode_topk=30)
+    codec = BottomupGrouping((16, 16), (4, 4), sigma=0.5, decode_topk=30)
     heatmaps = torch.zeros(1, 2, 4, 4)
     heatmaps[0, 0, 1, 2] = heatmaps[0, 1, 3, 0] = 0.9
     heatmaps[0, 0, 1, 3] = heatmaps[0, 1, 3, 1] = 0.5

@@ -44,7 +44,7 @@ def test_paper_config_trains_two_iterations_on_cpu(tmp_path):
         [
             sys.executable,
             'tools/train.py',
-            'configs/ae_hourglass-4stack_coco-512x512.py',
+            'configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py',
             '--work-dir',
             str(tmp_path),
             '--no-validate',
@@ -76,7 +76,7 @@ def test_mpii_config_builds_trains_and_validates_on_cpu(tmp_path):
     512 took 49 s on 2 CPU cores (70 s with start-up), so the run trains a
     1-stack hourglass on the same data, pipeline, loss and metric."""
     cfg = Config.fromfile(
-        ROOT / 'configs' / 'ae_hourglass-4stack_mpii-512x512.py'
+        ROOT / 'configs' / 'ae_hourglass-4stack_8xb6-300e_mpii-512x512.py'
     )
     assert cfg.model.backbone.num_stacks == 4
     with DefaultScope.overwrite_default_scope('aeplugin'):
@@ -99,7 +99,7 @@ def test_mpii_config_builds_trains_and_validates_on_cpu(tmp_path):
         [
             sys.executable,
             'tools/train.py',
-            'configs/ae_hourglass-4stack_mpii-512x512.py',
+            'configs/ae_hourglass-4stack_8xb6-300e_mpii-512x512.py',
             '--work-dir',
             str(tmp_path),
             '--cfg-options',

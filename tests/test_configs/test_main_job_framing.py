@@ -14,7 +14,7 @@ from mmengine.registry import DefaultScope
 from aeplugin.registry import DATASETS, TRANSFORMS
 
 ROOT = Path(__file__).parents[2]
-CONFIG = ROOT / 'configs' / 'ae_hourglass-tiny_coco-mini-256x256.py'
+CONFIG = ROOT / 'configs' / 'ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
 
 
 def _dataset(cfg, loader):

@@ -54,7 +54,7 @@ def test_base_config_defines_full_coco_settings():
         nms_mode='none',
         score_mode='bbox',
     )
-    assert raw.codec.type == 'BottomUpGrouping'
+    assert raw.codec.type == 'BottomupGrouping'
     assert raw.codec.input_size == (512, 512)
     assert raw.codec.heatmap_size == (128, 128)
     assert [t.type for t in train.pipeline] == [

@@ -220,7 +220,7 @@ def test_person_without_joints_is_masked_by_its_box(tmp_path):
         dict(
             type='GenerateTarget',
             encoder=dict(
-                type='BottomUpGrouping',
+                type='BottomupGrouping',
                 input_size=(512, 512),
                 heatmap_size=(128, 128),
                 sigma=2,

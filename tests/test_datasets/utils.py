@@ -15,7 +15,7 @@ CROWD_IMAGE_ID = 370162
 
 def codec_cfg(input_size=(512, 512), heatmap_size=(128, 128)) -> dict:
     return dict(
-        type='BottomUpGrouping',
+        type='BottomupGrouping',
         input_size=input_size,
         heatmap_size=heatmap_size,
         sigma=2,

@@ -16,7 +16,7 @@ from aeplugin.engine import (
 from aeplugin.registry import MODELS
 
 CONFIG = Path(__file__).parents[2] / (
-    'configs/ae_hourglass-tiny_coco-mini-256x256.py'
+    'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
 )
 
 

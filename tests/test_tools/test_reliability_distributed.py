@@ -19,7 +19,7 @@ import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
 from aeplugin.registry import MODELS
 
 ROOT = Path(__file__).parents[2]
-CONFIG = 'configs/ae_hourglass-tiny_coco-mini-256x256.py'
+CONFIG = 'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
 MODEL = [
     'model.backbone.num_stacks=1',
     'model.backbone.feat_channels=16',

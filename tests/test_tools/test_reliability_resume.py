@@ -19,7 +19,7 @@ import torch
 import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
 
 ROOT = Path(__file__).parents[2]
-CONFIG = 'configs/ae_hourglass-tiny_coco-mini-256x256.py'
+CONFIG = 'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
 INJECT = str(Path(__file__).with_name('fault_injection.py'))
 # 2 images, batch 1: 2 iterations per epoch
 FAST = [

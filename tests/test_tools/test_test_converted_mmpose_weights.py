@@ -15,7 +15,7 @@ import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
 from aeplugin.registry import DATASETS, MODELS
 
 ROOT = Path(__file__).parents[2]
-CONFIG = 'configs/ae_hourglass-4stack_coco-512x512.py'
+CONFIG = 'configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py'
 DATA = ROOT / 'tests' / 'data' / 'coco'
 NUM_IMAGES = 1
 DATA_OPTIONS = [

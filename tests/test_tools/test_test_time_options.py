@@ -16,7 +16,7 @@ from test_apis.tiny_model import (
     write_tiny_config,
 )
 
-CONFIG = ROOT / 'configs' / 'ae_hourglass-4stack_coco-512x512.py'
+CONFIG = ROOT / 'configs' / 'ae_hourglass-4stack_8xb6-300e_coco-512x512.py'
 
 
 def _load_tool():

@@ -12,7 +12,7 @@ import torch
 import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
 
 ROOT = Path(__file__).parents[2]
-CONFIG = 'configs/ae_hourglass-tiny_coco-mini-256x256.py'
+CONFIG = 'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
 # a few images, one small stack, no workers: seconds per run
 FAST = [
     'model.backbone.num_stacks=1',

@@ -33,7 +33,7 @@ data_root = 'data/coco/'
 # half-pixel that F.interpolate adds, which the head no longer adds.
 # fmt: off
 codec = dict(
-    type='BottomUpGrouping',
+    type='BottomupGrouping',
     input_size=(512, 512),
     heatmap_size=(128, 128),
     sigma=2,

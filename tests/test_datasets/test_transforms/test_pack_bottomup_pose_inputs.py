@@ -8,7 +8,7 @@ from aeplugin.registry import TRANSFORMS
 
 from ..utils import coco_test_dataset, index_of
 
-CODECS = ['BottomUpGrouping', 'mmpose.AssociativeEmbedding']
+CODECS = ['BottomupGrouping', 'mmpose.AssociativeEmbedding']
 
 
 def _targets(codec_type):
@@ -73,7 +73,7 @@ def test_packs_grouping_labels_and_mask(codec_type):
 @pytest.mark.parametrize(
     'codec_type,lost',
     [
-        ('BottomUpGrouping', 'heatmap_mask'),
+        ('BottomupGrouping', 'heatmap_mask'),
         ('mmpose.AssociativeEmbedding', 'keypoint_indices'),
     ],
 )

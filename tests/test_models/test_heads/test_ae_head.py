@@ -46,7 +46,7 @@ def _head(**kwargs):
         num_keypoints=K,
         final_layer=None,
         decoder=dict(
-            type='BottomUpGrouping',
+            type='BottomupGrouping',
             input_size=(INPUT, INPUT),
             heatmap_size=(HEATMAP, HEATMAP),
             sigma=2,
@@ -207,7 +207,7 @@ def _signed_errors(pred, kpts, vis, stride):
 def _udp_head(udp, heatmap_size=(HEATMAP, HEATMAP)):
     return _head(
         decoder=dict(
-            type='BottomUpGrouping',
+            type='BottomupGrouping',
             input_size=(INPUT, INPUT),
             heatmap_size=heatmap_size,
             sigma=2,

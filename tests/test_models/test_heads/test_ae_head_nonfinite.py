@@ -22,7 +22,7 @@ def _head():
             num_keypoints=17,
             final_layer=None,
             decoder=dict(
-                type='BottomUpGrouping',
+                type='BottomupGrouping',
                 input_size=(64, 64),
                 heatmap_size=(16, 16),
                 sigma=2,

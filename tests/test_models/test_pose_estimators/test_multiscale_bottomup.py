@@ -43,7 +43,7 @@ def _model(multiscale, flip=True, kind='MultiScaleBottomupPoseEstimator'):
                 num_keypoints=K,
                 final_layer=None,
                 decoder=dict(
-                    type='BottomUpGrouping',
+                    type='BottomupGrouping',
                     input_size=(SIZE, SIZE),
                     heatmap_size=(SIZE // 4, SIZE // 4),
                     decode_max_instances=3,

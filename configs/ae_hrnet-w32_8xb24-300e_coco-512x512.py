@@ -3,7 +3,7 @@
 # the backbone and the head's input layer change. The head maps HRNet's
 # highest-resolution branch (32 channels, 1/4 of the input) to K heatmaps +
 # K tags with a 1x1 conv, and supervises that single output.
-_base_ = ['./ae_hourglass-4stack_coco-512x512.py']
+_base_ = ['./ae_hourglass-4stack_8xb6-300e_coco-512x512.py']
 
 model = dict(
     backbone=dict(

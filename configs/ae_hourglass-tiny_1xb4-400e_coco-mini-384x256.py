@@ -2,7 +2,7 @@
 # on 2 CPU cores: the README's main job. It evaluates on its own training
 # images: a model that memorises them reaching a high AP shows that targets,
 # loss, decoding and evaluation agree on coordinates end to end.
-_base_ = ['./ae_hourglass-4stack_coco-512x512.py']
+_base_ = ['./ae_hourglass-4stack_8xb6-300e_coco-512x512.py']
 
 # A 384x256 input holds a whole landscape COCO image (most of these) with
 # its short side at 256; a square 256 crop would never show the people at
