@@ -2,9 +2,9 @@
 # .venv/ (installing only what is missing) and then runs.
 PY := .venv/bin/python
 CONFIG ?= configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py
-WORK_DIR ?= work_dirs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256
+WORK_DIR ?= work_dirs/$(basename $(notdir $(CONFIG)))
 
-.PHONY: env main test lint
+.PHONY: env main test test-fast lint
 
 env:
 	bash tools/setup_env.sh
@@ -21,3 +21,7 @@ lint: env
 
 test: lint
 	$(PY) -m pytest -q
+
+# Everything but the tests marked slow (Runner, tool and demo subprocesses).
+test-fast: env
+	$(PY) -m pytest -q -m "not slow"

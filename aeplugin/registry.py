@@ -23,7 +23,7 @@ HOOKS = Registry(
     'hook',
     parent=mmpose_registry.HOOKS,
     scope='aeplugin',
-    locations=['mmpose.engine.hooks', 'aeplugin.engine'],
+    locations=['mmpose.engine.hooks', 'aeplugin.engine.hooks'],
 )
 
 DATASETS = Registry(
@@ -80,7 +80,7 @@ OPTIM_WRAPPERS = Registry(
     'optimizer_wrapper',
     parent=mmpose_registry.OPTIM_WRAPPERS,
     scope='aeplugin',
-    locations=['mmpose.engine', 'aeplugin.engine'],
+    locations=['mmpose.engine', 'aeplugin.engine.optim_wrappers'],
 )
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
     'optimizer wrapper constructor',

@@ -7,7 +7,8 @@
 # (COCO val AP 0.613 with flip). It is chosen over the official code's
 # (batch 32, Adam 2e-4 until the loss plateaus, then 1e-5) because its stop
 # points are fixed and its result was reproduced inside mmpose, whose
-# checkpoint converts to this model (tools/convert_mmpose_hourglass.py).
+# checkpoint converts to this model
+# (tools/model_converters/convert_mmpose_hourglass.py).
 # Other GPU counts: `--auto-scale-lr`; mixed precision: `--amp`; memory:
 # `--cfg-options model.backbone.with_cp=True`.
 _base_ = [

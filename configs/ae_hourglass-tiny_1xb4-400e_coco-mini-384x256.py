@@ -25,27 +25,24 @@ ann_file = 'annotations/person_keypoints_train2017.json'
 # 3:2: 36 of the 800 labelled keypoints (in 10 of the 28 images) were never
 # trained on (tests/test_configs/test_main_job_framing.py).
 train_pipeline = [
-    dict(_base_.train_pipeline[0]),
+    _base_.load_image,
     dict(
-        _base_.train_pipeline[1],
+        _base_.random_affine,
         input_size=codec['input_size'],
         shift_factor=0.0,
         scale_factor=(1.0, 1.0),
-        rotate_factor=0.0,
         scale_type='long',
+        rotate_factor=0.0,
     ),
-    dict(_base_.train_pipeline[2]),
-    dict(_base_.train_pipeline[3], encoder=codec),
-    *_base_.train_pipeline[4:],
+    _base_.random_flip,
+    dict(_base_.generate_target, encoder=codec),
+    _base_.crowd_mask,
+    _base_.pack_train_inputs,
 ]
 val_pipeline = [
-    dict(_base_.val_pipeline[0]),
-    dict(
-        _base_.val_pipeline[1],
-        input_size=codec['input_size'],
-        resize_mode='fit',
-    ),
-    *_base_.val_pipeline[2:],
+    _base_.load_image,
+    dict(_base_.resize, input_size=codec['input_size'], resize_mode='fit'),
+    _base_.pack_val_inputs,
 ]
 
 model = dict(

@@ -51,9 +51,9 @@ model = dict(
 
 # HRNet's input needs a multiple of 32 only
 val_pipeline = [
-    dict(_base_.val_pipeline[0]),
-    dict(_base_.val_pipeline[1], size_factor=32),
-    *_base_.val_pipeline[2:],
+    _base_.load_image,
+    dict(_base_.resize, size_factor=32),
+    _base_.pack_val_inputs,
 ]
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader

@@ -2,25 +2,24 @@
 their skeletons and, with --show-tags, plot their keypoint tags."""
 
 import argparse
+import sys
 from pathlib import Path
 
 import mmcv
 
-from aeplugin.apis import (
-    add_drawing_options,
-    add_model_options,
-    draw_poses,
-    drawing_options,
-    inference_bottomup,
-    model_from_options,
-)
+from aeplugin.apis import draw_poses, inference_bottomup
 from aeplugin.visualization import plot_keypoint_tags
+
+if not __package__:  # run as a script: import demo.* from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from demo import demo_options  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('image', help='image file')
-    add_model_options(parser)
+    demo_options.add_model_options(parser)
     parser.add_argument('--out-file', required=True, help='image to write')
     parser.add_argument(
         '--show-tags',
@@ -28,16 +27,19 @@ def parse_args(argv=None):
         help='also plot each keypoint tag against its person, into '
         "OUT_FILE's folder as <name>_tags.png",
     )
-    add_drawing_options(parser)
+    demo_options.add_drawing_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model = model_from_options(args)
+    model = demo_options.model_from_options(args)
     result = inference_bottomup(model, args.image)
     drawn = draw_poses(
-        args.image, result, model.dataset_meta, **drawing_options(args)
+        args.image,
+        result,
+        model.dataset_meta,
+        **demo_options.drawing_options(args),
     )
     mmcv.imwrite(drawn, args.out_file)
     people = result.pred_instances

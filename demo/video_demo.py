@@ -3,24 +3,23 @@ write a video with the skeletons drawn."""
 
 import argparse
 import sys
+from pathlib import Path
 
 import cv2
 from mmengine.utils import ProgressBar
 
-from aeplugin.apis import (
-    add_drawing_options,
-    add_model_options,
-    draw_poses,
-    drawing_options,
-    inference_bottomup,
-    model_from_options,
-)
+from aeplugin.apis import draw_poses, inference_bottomup
+
+if not __package__:  # run as a script: import demo.* from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from demo import demo_options  # noqa: E402
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('input', help='video file, or a webcam index (0)')
-    add_model_options(parser)
+    demo_options.add_model_options(parser)
     parser.add_argument(
         '--out-file', required=True, help='video to write (.mp4)'
     )
@@ -33,13 +32,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--fps', type=float, help="output frame rate (default: the input's)"
     )
-    add_drawing_options(parser)
+    demo_options.add_drawing_options(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    model = model_from_options(args)
+    model = demo_options.model_from_options(args)
 
     source = int(args.input) if args.input.isdigit() else args.input
     capture = cv2.VideoCapture(source)
@@ -58,7 +57,10 @@ def main(argv=None):
                 break
             result = inference_bottomup(model, frame)
             drawn = draw_poses(
-                frame, result, model.dataset_meta, **drawing_options(args)
+                frame,
+                result,
+                model.dataset_meta,
+                **demo_options.drawing_options(args),
             )
             if writer is None:
                 writer = cv2.VideoWriter(

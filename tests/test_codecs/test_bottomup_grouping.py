@@ -1,44 +1,27 @@
-import contextlib
-import io
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.registry import DefaultScope
 from mmpose.codecs import AssociativeEmbedding
-from xtcocotools.coco import COCO
-from xtcocotools.cocoeval import COCOeval
 
-import aeplugin.codecs.bottomup_grouping as grouping_module
-from aeplugin.benchmark.decode import load_coco_people
 from aeplugin.codecs import BottomupGrouping
-from aeplugin.codecs.bottomup_grouping import _max_filter, _search_fill_pixels
 from aeplugin.registry import KEYPOINT_CODECS
 from aeplugin.testing import (
     COCO_ORDER,
     COCO_SIGMAS,
     MapNoise,
+    coco_keypoint_ap,
+    load_coco_people,
     render_ae_maps,
+    to_detections,
 )
 
 COCO_JSON = Path(__file__).parents[1] / 'data' / 'coco' / 'test_coco.json'
 INPUT_SIZE = 512
 HEATMAP_SIZE = 128
 STRIDE = INPUT_SIZE // HEATMAP_SIZE
-
-
-@pytest.fixture(scope='module', autouse=True)
-def single_thread():
-    """Run on one torch thread: decoding works on small maps, where a second
-    thread mostly waits, and on a busy machine two threads can slow torch
-    ops tenfold; it also makes timings steadier and fair to mmpose."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')
@@ -51,7 +34,7 @@ def coco_images():
     (N, ) and ``bbox`` (N, 4) scaled alike, for its N non-crowd people with
     at least one labelled keypoint.
     """
-    images = load_coco_people(COCO_JSON)
+    images = load_coco_people(COCO_JSON, INPUT_SIZE)
     assert len(images) == 4
     return images
 
@@ -109,62 +92,6 @@ def best_oks(pred_keypoints, image):
         ]
     )
     return table.max(axis=1), table.argmax(axis=1)
-
-
-def coco_keypoint_ap(images, detections):
-    """COCO keypoint AP (xtcocotools) of detections against the images."""
-    gt = dict(
-        images=[dict(id=image['image_id']) for image in images],
-        categories=[dict(id=1, name='person')],
-        annotations=[],
-    )
-    for image in images:
-        for n in range(len(image['keypoints'])):
-            flags = image['visible'][n]
-            gt['annotations'].append(
-                dict(
-                    id=len(gt['annotations']) + 1,
-                    image_id=image['image_id'],
-                    category_id=1,
-                    iscrowd=0,
-                    area=float(image['area'][n]),
-                    bbox=image['bbox'][n].tolist(),
-                    num_keypoints=int((flags > 0).sum()),
-                    keypoints=np.concatenate(
-                        [image['keypoints'][n], flags[:, None]], axis=1
-                    )
-                    .ravel()
-                    .tolist(),
-                )
-            )
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco_gt = COCO()
-        coco_gt.dataset = gt
-        coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(detections)
-        evaluator = COCOeval(
-            coco_gt, coco_dt, 'keypoints', COCO_SIGMAS, use_area=True
-        )
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    return evaluator.stats[0]
-
-
-def to_detections(image_id, keypoints, keypoint_scores, instance_scores):
-    return [
-        dict(
-            image_id=image_id,
-            category_id=1,
-            keypoints=np.concatenate([kpts, scores[:, None]], axis=1)
-            .ravel()
-            .tolist(),
-            score=float(score),
-        )
-        for kpts, scores, score in zip(
-            keypoints, keypoint_scores, instance_scores
-        )
-    ]
 
 
 def test_builds_from_registry_and_packs_targets_where_head_reads_them():
@@ -404,81 +331,6 @@ def test_refine_fills_a_keypoint_below_threshold(coco_images):
     )
 
 
-def _full_search(heatmaps, tags, pair_maps, pair_tags):
-    """The first pixel in raster order of least round(tag distance) * 100
-    - heat, by brute force over every pixel."""
-    B, K, H, W = heatmaps.shape
-    L = pair_tags.shape[1]
-    flat_heat = heatmaps.reshape(B * K, H * W)[pair_maps]
-    flat_tags = (
-        tags.view(B, L, K, H * W).transpose(1, 2).reshape(B * K, L, H * W)
-    )
-    distances = torch.linalg.vector_norm(
-        flat_tags[pair_maps] - pair_tags[:, :, None], dim=1
-    )
-    return (distances.round() * 100 - flat_heat).argmin(dim=1)
-
-
-@pytest.mark.parametrize('num_tag_dims', [1, 2, 8])
-@pytest.mark.parametrize('shape', [(2, 3, 37, 45), (1, 2, 16, 16)])
-def test_fill_search_equals_full_search(num_tag_dims, shape):
-    """The pruned search must pick the same pixel as the full argmin of
-    round(tag distance) * 100 - heatmap, including its first-in-raster-order
-    choice among ties (provoked by coarsely quantized maps)."""
-    generator = torch.Generator().manual_seed(num_tag_dims)
-    B, K, H, W = shape
-    L = num_tag_dims
-    heatmaps = (torch.rand(shape, generator=generator) * 10).round() / 10
-    tags = (torch.randn((B, K * L, H, W), generator=generator) * 2).round()
-    num_pairs = 40
-    pair_maps = torch.randint(0, B * K, (num_pairs,), generator=generator)
-    pair_tags = torch.randn((num_pairs, L), generator=generator) * 2
-    pair_tags[::3] = pair_tags[::3].round()
-    cand_pixels = torch.randint(0, H * W, (B, K, 5), generator=generator)
-
-    found = _search_fill_pixels(
-        heatmaps, tags, pair_maps, pair_tags, cand_pixels
-    )
-
-    assert torch.equal(
-        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
-    )
-
-
-def test_fill_search_in_small_chunks_equals_full_search(monkeypatch):
-    """With chunks of a few hundred floats, pairs, strips and mixed strips
-    are processed over many chunks and the costs of the first pass are not
-    all kept for the second: the result must not change. Strips of 8
-    pixels on 8x9 maps make a padded last strip."""
-    monkeypatch.setattr(grouping_module, '_CPU_CHUNK_ELEMENTS', 300)
-    monkeypatch.setattr(grouping_module, '_FILL_STRIP', 8)
-    generator = torch.Generator().manual_seed(7)
-    B, K, H, W, L = 3, 4, 8, 9, 2
-    heatmaps = (torch.rand(B, K, H, W, generator=generator) * 10).round() / 10
-    tags = (torch.randn(B, K * L, H, W, generator=generator) * 2).round()
-    num_pairs = 90
-    pair_maps = torch.randint(0, B * K, (num_pairs,), generator=generator)
-    pair_tags = torch.randn((num_pairs, L), generator=generator) * 2
-    cand_pixels = torch.randint(0, H * W, (B, K, 3), generator=generator)
-
-    found = _search_fill_pixels(
-        heatmaps, tags, pair_maps, pair_tags, cand_pixels
-    )
-
-    expected = _full_search(heatmaps, tags, pair_maps, pair_tags)
-    assert torch.equal(found, expected)
-
-
-@pytest.mark.parametrize('kernel', [1, 3, 5, 7])
-@pytest.mark.parametrize('shape', [(2, 3, 17, 23), (1, 2, 3, 2), (1, 1, 1, 9)])
-def test_max_filter_equals_max_pool(kernel, shape):
-    maps = torch.randn(shape, generator=torch.Generator().manual_seed(kernel))
-    expected = F.max_pool2d(
-        F.pad(maps, (kernel // 2,) * 4, value=float('-inf')), kernel, 1
-    )
-    assert torch.equal(_max_filter(maps, kernel), expected)
-
-
 def test_decode_accepts_float64_half_and_grad_tensors(coco_images):
     """Maps in float64 decode as their float32 values, half maps as theirs;
     a tensor that requires grad (a model output) is decoded without a
@@ -659,15 +511,11 @@ def test_ap_on_noisy_maps_is_at_least_mmpose(coco_images):
                 noise=MapNoise(false_peaks=3),
                 seed=seed,
             )
-            decoded = [out[0] for out in codec.batch_decode(heatmaps, tags)]
-            ours += to_detections(image['image_id'], *decoded)
-            decoded = [
-                out[0]
-                for out in reference.batch_decode(
-                    heatmaps.clone(), tags.clone()
-                )
-            ]
-            theirs += to_detections(image['image_id'], *decoded)
+            ours += to_detections([image], *codec.batch_decode(heatmaps, tags))
+            theirs += to_detections(
+                [image],
+                *reference.batch_decode(heatmaps.clone(), tags.clone()),
+            )
     our_ap = coco_keypoint_ap(images, ours)
     mmpose_ap = coco_keypoint_ap(images, theirs)
     print(
@@ -676,55 +524,6 @@ def test_ap_on_noisy_maps_is_at_least_mmpose(coco_images):
     )
     assert our_ap >= mmpose_ap
     assert our_ap > 0.5
-
-
-def _best_time(function, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def test_speed_report(coco_images):
-    """Report (not assert: the machine is shared) encode and decode speed
-    against mmpose on a crowded 128x128, K=17 image."""
-    people = np.concatenate([im['keypoints'] for im in coco_images])
-    visible = np.concatenate([im['visible'] for im in coco_images])
-    crowd = np.concatenate([people, people + 20, people - (20, -30)])[:30]
-    crowd_visible = np.concatenate([visible] * 3)[:30]
-    ours, theirs = (
-        make_codec(decode_max_instances=30),
-        make_mmpose_codec(decode_max_instances=30),
-    )
-    kpts = crowd.astype(np.float32)
-    vis = (crowd_visible > 0).astype(np.float32)
-    encode = [
-        _best_time(lambda c=c: c.encode(kpts, vis), 20) for c in (ours, theirs)
-    ]
-
-    heatmaps, tags = render(
-        crowd, crowd_visible, tag_spacing=1.5, noise=MapNoise(), seed=0
-    )
-    decode = [
-        _best_time(lambda c=c: c.batch_decode(heatmaps.clone(), tags), 5)
-        for c in (ours, theirs)
-    ]
-    batch_heatmaps, batch_tags = (
-        heatmaps.repeat(8, 1, 1, 1),
-        tags.repeat(8, 1, 1, 1),
-    )
-    batch = _best_time(
-        lambda: ours.batch_decode(batch_heatmaps, batch_tags), 3
-    )
-    print(
-        f'\nencode 30 people: ours {encode[0] * 1e3:.2f} ms, mmpose '
-        f'{encode[1] * 1e3:.2f} ms ({encode[1] / encode[0]:.1f}x)'
-        f'\ndecode batch 1, refine: ours {decode[0] * 1e3:.2f} ms, mmpose '
-        f'{decode[1] * 1e3:.2f} ms ({decode[1] / decode[0]:.1f}x)'
-        f'\ndecode batch 8: ours {batch / 8 * 1e3:.2f} ms/image'
-    )
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')

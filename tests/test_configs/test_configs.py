@@ -39,23 +39,17 @@ def test_config_builds_and_predicts_shapes(path):
     assert tags.shape == heatmaps.shape
 
 
-def test_paper_config_trains_two_iterations_on_cpu(tmp_path):
+def _train(config, work_dir, *args):
+    """Run ``tools/train.py configs/CONFIG --work-dir WORK_DIR ARGS``, check
+    that it succeeded and return its log."""
     out = subprocess.run(
         [
             sys.executable,
             'tools/train.py',
-            'configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py',
+            f'configs/{config}',
             '--work-dir',
-            str(tmp_path),
-            '--no-validate',
-            '--cfg-options',
-            'train_dataloader.batch_size=1',
-            'train_dataloader.num_workers=0',
-            'train_dataloader.persistent_workers=False',
-            'train_dataloader.dataset.data_root=data/coco-mini/',
-            'train_dataloader.dataset.indices=2',
-            'train_cfg.max_epochs=1',
-            'default_hooks.logger.interval=1',
+            str(work_dir),
+            *args,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -65,10 +59,29 @@ def test_paper_config_trains_two_iterations_on_cpu(tmp_path):
     )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
+    return log
+
+
+@pytest.mark.slow
+def test_paper_config_trains_two_iterations_on_cpu(tmp_path):
+    log = _train(
+        'ae_hourglass-4stack_8xb6-300e_coco-512x512.py',
+        tmp_path,
+        '--no-validate',
+        '--cfg-options',
+        'train_dataloader.batch_size=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_dataloader.dataset.data_root=data/coco-mini/',
+        'train_dataloader.dataset.indices=2',
+        'train_cfg.max_epochs=1',
+        'default_hooks.logger.interval=1',
+    )
     assert 'Epoch(train) [1][2/2]' in log
     assert (tmp_path / 'epoch_1.pth').exists()
 
 
+@pytest.mark.slow
 def test_mpii_config_builds_trains_and_validates_on_cpu(tmp_path):
     """The MPII config: the paper's network with 16 joints, then 2 training
     iterations and a validation with MpiiMultiPersonMetric on the MPII
@@ -95,37 +108,25 @@ def test_mpii_config_builds_trains_and_validates_on_cpu(tmp_path):
         'num_workers=0',
         'persistent_workers=False',
     ]
-    out = subprocess.run(
-        [
-            sys.executable,
-            'tools/train.py',
-            'configs/ae_hourglass-4stack_8xb6-300e_mpii-512x512.py',
-            '--work-dir',
-            str(tmp_path),
-            '--cfg-options',
-            'model.backbone.num_stacks=1',
-            'model.backbone.feat_channels=64',
-            'model.backbone.increase=32',
-            'train_dataloader.batch_size=1',
-            'train_dataloader.dataset.indices=2',
-            'val_dataloader.dataset.indices=1',
-            *(
-                f'{loader}.{option}'
-                for loader in ('train_dataloader', 'val_dataloader')
-                for option in data
-            ),
-            'train_cfg.max_epochs=1',
-            'train_cfg.val_interval=1',
-            'default_hooks.logger.interval=1',
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ},
+    log = _train(
+        'ae_hourglass-4stack_8xb6-300e_mpii-512x512.py',
+        tmp_path,
+        '--cfg-options',
+        'model.backbone.num_stacks=1',
+        'model.backbone.feat_channels=64',
+        'model.backbone.increase=32',
+        'train_dataloader.batch_size=1',
+        'train_dataloader.dataset.indices=2',
+        'val_dataloader.dataset.indices=1',
+        *(
+            f'{loader}.{option}'
+            for loader in ('train_dataloader', 'val_dataloader')
+            for option in data
+        ),
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
+        'default_hooks.logger.interval=1',
     )
-    log = out.stdout + out.stderr
-    assert out.returncode == 0, log[-3000:]
     assert 'Epoch(train) [1][2/2]' in log
     assert 'Epoch(val) [1][1/1]    mpii/Head: ' in log
     assert 'mpii/mAP: ' in log

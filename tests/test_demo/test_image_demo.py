@@ -3,6 +3,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 from test_apis.tiny_model import (
     IMAGES,
     ROOT,
@@ -11,6 +12,7 @@ from test_apis.tiny_model import (
 )
 
 
+@pytest.mark.slow
 def test_draws_people_and_plots_their_tags(tmp_path):
     config = write_tiny_config(tmp_path)
     checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')

@@ -1,13 +1,13 @@
-import importlib.util
-
 import cv2
 import numpy as np
+import pytest
 from test_apis.tiny_model import (
     IMAGES,
-    ROOT,
     save_random_checkpoint,
     write_tiny_config,
 )
+
+from demo import video_demo
 
 SIZE = (320, 212)  # w, h
 
@@ -34,40 +34,31 @@ def _read_video(path):
     return frames, fps
 
 
-def _load_demo():
-    path = ROOT / 'demo' / 'video_demo.py'
-    spec = importlib.util.spec_from_file_location('video_demo', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_writes_every_frame_with_skeletons(tmp_path, capsys):
+def _run_demo(tmp_path, frames, *options):
+    """Write ``frames`` to a video and run the demo on it with a random tiny
+    model; the output video's path."""
     config = write_tiny_config(tmp_path)
     checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')
-    frames = [cv2.resize(cv2.imread(p), SIZE) for p in IMAGES[:3]]
     video = tmp_path / 'in.mp4'
     _write_video(video, frames)
     out = tmp_path / 'out.mp4'
-    _load_demo().main(
-        [
-            str(video),
-            str(config),
-            str(checkpoint),
-            '--out-file',
-            str(out),
-            '--device',
-            'cpu',
-            '--kpt-thr',
-            '0',
-        ]
+    video_demo.main(
+        [str(video), str(config), str(checkpoint), '--out-file', str(out)]
+        + list(options)
     )
+    return out
+
+
+@pytest.mark.slow
+def test_writes_every_frame_with_skeletons(tmp_path, capsys):
+    frames = [cv2.resize(cv2.imread(p), SIZE) for p in IMAGES[:3]]
+    out = _run_demo(tmp_path, frames, '--device', 'cpu', '--kpt-thr', '0')
     stdout = capsys.readouterr().out
     assert f'3 frames -> {out}' in stdout
     # mmengine's progress bar reached the end
     assert '3/3' in stdout
 
-    inputs, _ = _read_video(video)
+    inputs, _ = _read_video(tmp_path / 'in.mp4')
     outputs, fps = _read_video(out)
     assert len(outputs) == 3 and fps == 10
     for frame, drawn in zip(inputs, outputs):
@@ -76,26 +67,11 @@ def test_writes_every_frame_with_skeletons(tmp_path, capsys):
         assert changed.mean() > 0.001
 
 
+@pytest.mark.slow
 def test_max_frames_stops_early(tmp_path, capsys):
-    config = write_tiny_config(tmp_path)
-    checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')
-    video = tmp_path / 'in.mp4'
-    _write_video(video, [cv2.resize(cv2.imread(IMAGES[0]), SIZE)] * 3)
-    out = tmp_path / 'out.mp4'
-    _load_demo().main(
-        [
-            str(video),
-            str(config),
-            str(checkpoint),
-            '--out-file',
-            str(out),
-            '--max-frames',
-            '2',
-            '--fps',
-            '5',
-            '--tta',
-            'none',
-        ]
+    frames = [cv2.resize(cv2.imread(IMAGES[0]), SIZE)] * 3
+    out = _run_demo(
+        tmp_path, frames, '--max-frames', '2', '--fps', '5', '--tta', 'none'
     )
     assert f'2 frames -> {out}' in capsys.readouterr().out
     outputs, fps = _read_video(out)

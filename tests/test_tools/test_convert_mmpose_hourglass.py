@@ -1,25 +1,14 @@
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from mmengine.registry import DefaultScope
 from mmpose.models import HourglassAENet
 
-from aeplugin.models.backbones import (
-    HourglassAE,
-    convert_mmpose_hourglass_ae_state_dict,
-)
+from aeplugin.models.backbones import HourglassAE
 from aeplugin.registry import MODELS
-
-TOOL = Path(__file__).parents[2] / 'tools' / 'convert_mmpose_hourglass.py'
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('convert_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tools.model_converters.convert_mmpose_hourglass import (
+    convert_mmpose_hourglass_ae_state_dict,
+    main,
+)
 
 
 def mmpose_state_dict(num_stacks=2, feat_channels=32, increase=16, depth=2):
@@ -108,7 +97,7 @@ def test_cli_converts_a_file(tmp_path, layout):
     src, dst = tmp_path / 'mmpose.pth', tmp_path / 'aeplugin.pth'
     torch.save(checkpoint, src)
 
-    load_tool().main([str(src), str(dst)])
+    main([str(src), str(dst)])
 
     converted = torch.load(dst, weights_only=True)
     assert 'converted' in converted['meta']['converted_by']

@@ -7,6 +7,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
 from aeplugin.datasets.mpii_multi_person_annotations import (
     load_mpii_multi_person,
 )
@@ -51,6 +53,7 @@ def _predictions():
     return preds, images
 
 
+@pytest.mark.slow
 def test_prints_the_table_and_writes_json(tmp_path):
     preds, images = _predictions()
     pred_file = tmp_path / 'preds.json'
@@ -82,6 +85,7 @@ def test_prints_the_table_and_writes_json(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_bad_predictions_exit_with_a_message(tmp_path):
     preds, _ = _predictions()
     preds.append(dict(image='not_annotated.jpg', people=[]))

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -101,6 +102,7 @@ def _weights(path):
     return torch.load(path, weights_only=True)['state_dict']
 
 
+@pytest.mark.slow
 def test_two_processes_train_as_one_with_twice_the_batch(tmp_path):
     two, one = tmp_path / 'two', tmp_path / 'one'
     distributed_args = [
@@ -172,6 +174,7 @@ def _checkpoint(path, **backbone):
     return str(path)
 
 
+@pytest.mark.slow
 def test_distributed_evaluation_gathers_each_prediction_once(tmp_path):
     ckpt = _checkpoint(tmp_path / 'tiny.pth')
     other = _checkpoint(tmp_path / 'other.pth', num_stacks=2, feat_channels=24)

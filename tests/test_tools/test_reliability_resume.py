@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
@@ -90,6 +91,7 @@ def assert_same_weights(a, b):
         )
 
 
+@pytest.mark.slow
 def test_kill_nan_kill_then_resume_ends_as_uninterrupted(tmp_path):
     """One run killed while writing a checkpoint, stopped by a NaN loss and
     killed at a random iteration, resumed after each: it ends with the

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -66,12 +67,13 @@ def _first_test_input():
     return cfg, dataset[0]
 
 
+@pytest.mark.slow
 def test_converted_mmpose_weights_evaluate_on_real_images(tmp_path):
     mmpose_net = _mmpose_checkpoint(tmp_path / 'mmpose.pth')
     subprocess.run(
         [
             sys.executable,
-            'tools/convert_mmpose_hourglass.py',
+            'tools/model_converters/convert_mmpose_hourglass.py',
             str(tmp_path / 'mmpose.pth'),
             str(tmp_path / 'converted.pth'),
         ],

@@ -107,6 +107,7 @@ def test_bad_flag_combinations_are_errors():
         TOOL.parse_args([str(CONFIG), 'ckpt.pth', '--tta', 'multi'])
 
 
+@pytest.mark.slow
 def test_multiscale_evaluation_writes_coco_results(tmp_path):
     config = write_tiny_config(tmp_path)
     checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')

@@ -65,6 +65,7 @@ def _train(work_dir, epochs, *extra):
     )
 
 
+@pytest.mark.slow
 def test_train_resume_and_test(tmp_path):
     _train(tmp_path, 1)
     first = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
@@ -94,6 +95,7 @@ def test_train_resume_and_test(tmp_path):
     assert re.search(r'coco/AP: [0-9.]+', out), out[-2000:]
 
 
+@pytest.mark.slow
 def test_dist_train_two_cpu_processes(tmp_path):
     out = _run(
         [

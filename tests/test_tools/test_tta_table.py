@@ -3,6 +3,7 @@ test images: every row of the paper's table runs and is printed."""
 
 import importlib.util
 
+import pytest
 from test_apis.tiny_model import (
     ROOT,
     save_random_checkpoint,
@@ -20,6 +21,7 @@ def _load_tool():
     return module
 
 
+@pytest.mark.slow
 def test_every_row_runs_and_the_table_has_the_papers_rows(tmp_path, capsys):
     config = write_tiny_config(tmp_path)
     checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')

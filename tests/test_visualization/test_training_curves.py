@@ -50,6 +50,7 @@ def test_plot_writes_a_png(tmp_path):
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
+@pytest.mark.slow
 def test_tool_writes_next_to_the_run(tmp_path):
     _write_run(tmp_path, '20260101_000000', range(1, 5), [])
     subprocess.run(

@@ -14,11 +14,10 @@ import torch
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
+from mmpose.utils.typing import OptConfigType
 from torch import Tensor, nn
 
 from aeplugin.registry import MODELS
-
-ConfigType = Optional[dict]
 
 
 class ResidualBlock(nn.Module):
@@ -45,8 +44,8 @@ class ResidualBlock(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-        act_cfg: ConfigType = dict(type='ReLU'),
+        norm_cfg: OptConfigType = dict(type='BN', requires_grad=True),
+        act_cfg: OptConfigType = dict(type='ReLU'),
     ) -> None:
         super().__init__()
         mid_channels = out_channels // 2
@@ -85,8 +84,8 @@ def build_block(
     block: str,
     in_channels: int,
     out_channels: int,
-    norm_cfg: ConfigType,
-    act_cfg: ConfigType,
+    norm_cfg: OptConfigType,
+    act_cfg: OptConfigType,
 ) -> nn.Module:
     """Build the unit that keeps the resolution.
 
@@ -144,8 +143,8 @@ class Hourglass(nn.Module):
         channels: int,
         increase: int,
         block: str,
-        norm_cfg: ConfigType,
-        act_cfg: ConfigType,
+        norm_cfg: OptConfigType,
+        act_cfg: OptConfigType,
     ) -> None:
         super().__init__()
         inner_channels = channels + increase
@@ -213,8 +212,8 @@ class HourglassStack(nn.Module):
         increase: int,
         block: str,
         with_remap: bool,
-        norm_cfg: ConfigType,
-        act_cfg: ConfigType,
+        norm_cfg: OptConfigType,
+        act_cfg: OptConfigType,
     ) -> None:
         super().__init__()
         self.hourglass = Hourglass(
@@ -313,7 +312,7 @@ class HourglassAE(BaseBackbone):
     hourglasses, each predicting heatmaps and tags that are remapped into the
     next stack's input. Unlike mmpose's ``HourglassAENet``, ``norm_cfg``
     reaches every level of the hourglass. mmpose checkpoints convert with
-    ``tools/convert_mmpose_hourglass.py``.
+    ``tools/model_converters/convert_mmpose_hourglass.py``.
 
     Note:
         - batch size: B
@@ -370,8 +369,8 @@ class HourglassAE(BaseBackbone):
         out_channels: int = 34,
         stem_channels: Sequence[int] = (64, 128),
         block: str = 'conv',
-        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-        act_cfg: ConfigType = dict(type='ReLU'),
+        norm_cfg: OptConfigType = dict(type='BN', requires_grad=True),
+        act_cfg: OptConfigType = dict(type='ReLU'),
         with_cp: bool = False,
         init_cfg: Union[dict, Sequence[dict], None] = [
             dict(type='Normal', std=0.001, layer=['Conv2d']),

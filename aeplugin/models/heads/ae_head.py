@@ -455,8 +455,9 @@ class AssociativeEmbeddingHead(HeatmapHead):
 
         Raises:
             ValueError: NaN or infinite maps (the grouping would compare NaN
-                tags, and COCO evaluation scores NaN keypoints as misses
-                without a word), or NaN or infinite decoded keypoints
+                tags, and COCO's matching takes a NaN OKS for a match, so
+                all-NaN keypoints silently score the ground truth's own
+                AP), or NaN or infinite decoded keypoints
         """
         if self.decoder is None:
             raise RuntimeError(

@@ -4,25 +4,20 @@
 #
 # A model config overrides paths by merging, e.g.
 #   train_dataloader = dict(dataset=dict(data_root='data/coco-mini/'))
-# Sizes are resolved when this file loads, so a child that changes the input
-# size restates the codec and the two pipelines (only the affine, the codec
-# and the resize depend on it) and points the loaders at them:
+# Sizes are resolved when this file loads, so a config that changes the
+# input size (or any step) restates the codec and lists each pipeline it
+# changes step by step, from the named steps below, then points the loaders
+# at it (as configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py does):
 #   codec = dict(_base_.codec, input_size=(640, 640), heatmap_size=(160, 160))
 #   train_pipeline = [
-#       dict(_base_.train_pipeline[0]),
-#       dict(_base_.train_pipeline[1], input_size=codec['input_size']),
-#       dict(_base_.train_pipeline[2]),
-#       dict(_base_.train_pipeline[3], encoder=codec),
-#       *_base_.train_pipeline[4:],
-#   ]
-#   val_pipeline = [
-#       dict(_base_.val_pipeline[0]),
-#       dict(_base_.val_pipeline[1], input_size=codec['input_size']),
-#       *_base_.val_pipeline[2:],
+#       _base_.load_image,
+#       dict(_base_.random_affine, input_size=codec['input_size']),
+#       _base_.random_flip,
+#       dict(_base_.generate_target, encoder=codec),
+#       _base_.crowd_mask,
+#       _base_.pack_train_inputs,
 #   ]
 #   train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-#   val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-#   test_dataloader = val_dataloader
 
 dataset_type = 'CocoDataset'
 data_mode = 'bottomup'
@@ -44,61 +39,65 @@ codec = dict(
 )
 # fmt: on
 
+load_image = dict(type='LoadImage')
 # Uniform draws as in the official code and mmpose 0.x: rotation +-30
 # degrees, a crop of 0.75-1.5 times the short side (mmpose 0.x's range),
 # shift up to 0.2 of the image. Keypoints pushed off the input lose their
 # label, so no partial Gaussian sits at the border (as in the official code).
+random_affine = dict(
+    type='BottomupRandomAffine',
+    input_size=codec['input_size'],
+    shift_factor=0.2,
+    scale_factor=(0.75, 1.5),
+    scale_type='short',
+    rotate_factor=30.0,
+    distribution='uniform',
+    clip_border=True,
+)
 # The flip mirrors the keypoints before they are encoded (see
 # BottomupRandomFlip for why not the targets).
+random_flip = dict(type='BottomupRandomFlip', prob=0.5)
+generate_target = dict(type='GenerateTarget', encoder=codec)
+crowd_mask = dict(type='BottomupCrowdMask')
+pack_train_inputs = dict(type='PackBottomupPoseInputs')
 train_pipeline = [
-    dict(type='LoadImage'),
-    dict(
-        type='BottomupRandomAffine',
-        input_size=codec['input_size'],
-        shift_factor=0.2,
-        scale_factor=(0.75, 1.5),
-        scale_type='short',
-        rotate_factor=30.0,
-        distribution='uniform',
-        clip_border=True,
-    ),
-    dict(type='BottomupRandomFlip', prob=0.5),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='BottomupCrowdMask'),
-    dict(type='PackBottomupPoseInputs'),
+    load_image,
+    random_affine,
+    random_flip,
+    generate_target,
+    crowd_mask,
+    pack_train_inputs,
 ]
 
 # The short side is resized to the input size and the long side padded to a
 # multiple of 64 (the hourglass needs 64; HRNet 32); predictions go back to
 # the original image through input_center / input_scale.
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(
-        type='BottomupResize',
-        input_size=codec['input_size'],
-        size_factor=64,
-        resize_mode='expand',
+resize = dict(
+    type='BottomupResize',
+    input_size=codec['input_size'],
+    size_factor=64,
+    resize_mode='expand',
+)
+pack_val_inputs = dict(
+    type='PackPoseInputs',
+    meta_keys=(
+        'id',
+        'img_id',
+        'img_path',
+        'crowd_index',
+        'ori_shape',
+        'img_shape',
+        'input_size',
+        'input_center',
+        'input_scale',
+        'flip',
+        'flip_direction',
+        'flip_indices',
+        'raw_ann_info',
+        'skeleton_links',
     ),
-    dict(
-        type='PackPoseInputs',
-        meta_keys=(
-            'id',
-            'img_id',
-            'img_path',
-            'crowd_index',
-            'ori_shape',
-            'img_shape',
-            'input_size',
-            'input_center',
-            'input_scale',
-            'flip',
-            'flip_direction',
-            'flip_indices',
-            'raw_ann_info',
-            'skeleton_links',
-        ),
-    ),
-]
+)
+val_pipeline = [load_image, resize, pack_val_inputs]
 
 train_dataloader = dict(
     batch_size=24,

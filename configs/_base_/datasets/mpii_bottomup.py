@@ -30,10 +30,14 @@ codec = dict(
                            5],
 )
 # fmt: on
-# the COCO pipeline with this codec in GenerateTarget
+# the COCO recipe, with this codec in GenerateTarget
 train_pipeline = [
-    dict(step, encoder=codec) if step['type'] == 'GenerateTarget' else step
-    for step in _base_.train_pipeline
+    _base_.load_image,
+    _base_.random_affine,
+    _base_.random_flip,
+    dict(_base_.generate_target, encoder=codec),
+    _base_.crowd_mask,
+    _base_.pack_train_inputs,
 ]
 
 train_dataloader = dict(

@@ -7,12 +7,12 @@ from mmpose.models import HourglassAENet
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from aeplugin.models.backbones import (
-    HourglassAE,
-    convert_mmpose_hourglass_ae_state_dict,
-)
+from aeplugin.models.backbones import HourglassAE
 from aeplugin.models.backbones.hourglass_ae import ResidualBlock
 from aeplugin.testing import randomize_weights_
+from tools.model_converters.convert_mmpose_hourglass import (
+    convert_mmpose_hourglass_ae_state_dict,
+)
 
 SMALL = dict(num_stacks=2, feat_channels=32, increase=16, depth=2)
 

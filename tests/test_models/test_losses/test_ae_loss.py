@@ -4,48 +4,12 @@ import pytest
 import torch
 
 from aeplugin.models.losses import AELoss
+from aeplugin.testing import reference_ae_loss
 
 
 def _tags_from_values(values, K, H=2, W=2):
     """A (1, K, H, W) tag map whose flat entry [k, p] is values[k][p]."""
     return torch.tensor(values, dtype=torch.float64).view(1, K, H, W)
-
-
-def _reference_loss(tags, keypoint_indices, push_type='exp'):
-    """A plain per-image, per-person loop of the AE loss definition."""
-    B, C, H, W = tags.shape
-    pulls, pushes = [], []
-    for b in range(B):
-        K = keypoint_indices[b].shape[1]
-        L = C // K
-        maps = tags[b].view(L, K, H * W)
-        means, person_pulls = [], []
-        for person in keypoint_indices[b]:
-            kpt_tags = [
-                maps[:, k, int(person[k, 0])]
-                for k in range(K)
-                if person[k, 1] > 0
-            ]
-            if not kpt_tags:
-                continue
-            kpt_tags = torch.stack(kpt_tags)
-            mean = kpt_tags.mean(dim=0)
-            means.append(mean)
-            person_pulls.append(((kpt_tags - mean) ** 2).sum(-1).mean())
-        n = len(means)
-        pulls.append(sum(person_pulls) / n if n else tags.new_zeros(()))
-        terms = []
-        for i in range(n):
-            for j in range(n):
-                if i != j:
-                    d2 = ((means[i] - means[j]) ** 2).sum()
-                    terms.append(
-                        torch.exp(-d2)
-                        if push_type == 'exp'
-                        else torch.clamp(1 - d2.sqrt(), min=0)
-                    )
-        pushes.append(sum(terms) / len(terms) if terms else tags.new_zeros(()))
-    return torch.stack(pulls).mean(), torch.stack(pushes).mean()
 
 
 def _random_case(seed, people=(0, 1, 4), K=5, L=2, H=8, W=8):
@@ -105,7 +69,7 @@ def test_matches_reference_loop(push_type):
     pull, push = AELoss(push_loss_factor=1.0, push_type=push_type)(
         tags, indices
     )
-    ref_pull, ref_push = _reference_loss(tags, indices, push_type)
+    ref_pull, ref_push = reference_ae_loss(tags, indices, push_type)
     torch.testing.assert_close(pull, ref_pull, rtol=0, atol=1e-12)
     torch.testing.assert_close(push, ref_push, rtol=0, atol=1e-12)
 

@@ -1,0 +1,1 @@
+"""Demo scripts and the command-line options they share."""

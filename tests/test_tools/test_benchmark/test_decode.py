@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aeplugin.testing import load_coco_people
+from tools.benchmark.decode import (
+    HEATMAP_SIZE,
+    render_inputs,
+    run_decode_benchmark,
+)
+
+DATA = Path(__file__).parents[3] / 'data' / 'coco-mini' / 'annotations'
+COCO_MINI = DATA / 'person_keypoints_train2017.json'
+TEST_COCO = Path(__file__).parents[2] / 'data' / 'coco' / 'test_coco.json'
+
+
+@pytest.fixture(autouse=True)
+def single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_benchmark_maps_hold_the_real_people_of_coco_mini():
+    images = load_coco_people(COCO_MINI)
+    assert len(images) == 28
+    assert sum(len(image['keypoints']) for image in images) == 86
+    # Scaled so that the longer image side spans the 512 input.
+    largest = max(image['keypoints'].max() for image in images)
+    assert 400 < largest <= 512
+
+    samples, heatmaps, tags = render_inputs(images[:2], seeds=(0, 1))
+    assert heatmaps.shape == (4, 17, HEATMAP_SIZE, HEATMAP_SIZE)
+    assert tags.shape == heatmaps.shape
+    assert len({sample['image_id'] for sample in samples}) == 4
+    # Each seed draws its own noise.
+    assert not torch.equal(heatmaps[0], heatmaps[2])
+
+
+def test_decode_benchmark_reports_speed_and_accuracy_of_both():
+    """On the test images (the codec tests' maps but for the noise draws)
+    ours must score at least mmpose's AP, refine on and off."""
+    result = run_decode_benchmark(
+        TEST_COCO, seeds=(0, 1, 2), batch_sizes=(1, 4), repeat=1, warmup=0
+    )
+    assert result['inputs'] == dict(
+        ann_file=str(TEST_COCO), images=4, maps=12, people=12
+    )
+    assert [(c['refine'], c['batch_size']) for c in result['cases']] == [
+        (True, 1),
+        (True, 4),
+        (False, 1),
+        (False, 4),
+    ]
+    for case in result['cases']:
+        assert case['ours_ms_per_image'] > 0
+        assert case['mmpose_ms_per_image'] > 0
+        assert case['speedup'] == pytest.approx(
+            case['mmpose_ms_per_image'] / case['ours_ms_per_image']
+        )
+    for row in result['accuracy']:
+        assert 0.3 < row['mmpose_ap'] <= row['ours_ap'] < 1
+    assert {'cpu', 'torch', 'munkres', 'scipy'} <= set(result['machine'])
+    assert result['settings']['decode_keypoint_order'][:3] == [0, 1, 2]
+    assert np.isfinite(result['cases'][0]['ours_time']['median_s'])

@@ -1,0 +1,1 @@
+"""Scripts of the repository: training, testing, benchmarks, converters."""

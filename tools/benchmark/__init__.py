@@ -1,0 +1,1 @@
+"""Benchmarks of ours against mmpose; each module runs as a script."""

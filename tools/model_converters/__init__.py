@@ -1,0 +1,1 @@
+"""Checkpoint converters; each module runs as a script."""
