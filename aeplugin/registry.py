@@ -9,6 +9,7 @@ A parent registry's modules are not imported when a child falls back to it,
 so each node lists the mmpose locations before its own.
 """
 
+from mmengine import registry as mmengine_registry
 from mmengine.registry import Registry
 from mmpose import registry as mmpose_registry
 
@@ -36,7 +37,7 @@ DATA_SAMPLERS = Registry(
     'data sampler',
     parent=mmpose_registry.DATA_SAMPLERS,
     scope='aeplugin',
-    locations=['mmpose.datasets.samplers'],
+    locations=['mmpose.datasets.samplers', 'aeplugin.datasets.samplers'],
 )
 TRANSFORMS = Registry(
     'transform',
@@ -132,6 +133,16 @@ LOG_PROCESSORS = Registry(
     parent=mmpose_registry.LOG_PROCESSORS,
     scope='aeplugin',
     locations=['mmpose.visualization'],
+)
+
+# mmpose declares no function node. mmengine's Runner looks a collate_fn up
+# in mmengine's own node, so a config names ours with its scope:
+# collate_fn=dict(type='aeplugin.bottomup_collate').
+FUNCTIONS = Registry(
+    'function',
+    parent=mmengine_registry.FUNCTIONS,
+    scope='aeplugin',
+    locations=['aeplugin.datasets'],
 )
 
 KEYPOINT_CODECS = Registry(

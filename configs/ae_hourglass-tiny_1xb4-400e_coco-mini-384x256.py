@@ -65,6 +65,7 @@ model = dict(
 train_dataloader = dict(
     batch_size=4,
     num_workers=2,
+    pin_memory=False,  # a CPU job: no pinned memory to fill
     dataset=dict(
         data_root=data_root,
         ann_file=ann_file,

@@ -9,9 +9,17 @@ from torch import nn
 from aeplugin.apis import TTA_MODES, apply_test_time_options, init_model
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be at least 1, got {value}')
+    return value
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Add ``config``, ``checkpoint``, ``--device``, ``--tta`` and
-    ``--scales`` (read by :func:`model_from_options`)."""
+    ``--scales`` (read by :func:`model_from_options`) and
+    ``--batch-size`` (for :func:`aeplugin.apis.inference_bottomup`)."""
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--device', help='cpu, cuda:0, ... (default: auto)')
@@ -20,6 +28,13 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         '--scales', nargs='+', type=float, help='with --tta multiscale'
+    )
+    parser.add_argument(
+        '--batch-size',
+        type=_positive_int,
+        default=1,
+        help='images per batch; images of different input shapes never '
+        'share one, so the predictions are those of batch 1 (default: 1)',
     )
 
 

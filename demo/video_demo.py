@@ -1,11 +1,15 @@
 """Run an AE checkpoint on every frame of a video file or a webcam and
-write a video with the skeletons drawn."""
+write a video with the skeletons drawn; --batch-size frames run as one
+batch."""
 
 import argparse
 import sys
+from itertools import islice
 from pathlib import Path
+from typing import Iterator, List, Optional
 
 import cv2
+import numpy as np
 from mmengine.utils import ProgressBar
 
 from aeplugin.apis import draw_poses, inference_bottomup
@@ -36,6 +40,23 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def _frame_batches(
+    capture: cv2.VideoCapture, batch_size: int, max_frames: Optional[int]
+) -> Iterator[List[np.ndarray]]:
+    """Read the frames in lists of ``batch_size`` (the last one may be
+    shorter), at most ``max_frames`` in all."""
+
+    def read():
+        ok, frame = capture.read()
+        while ok:
+            yield frame
+            ok, frame = capture.read()
+
+    frames = islice(read(), max_frames)
+    while batch := list(islice(frames, batch_size)):
+        yield batch
+
+
 def main(argv=None):
     args = parse_args(argv)
     model = demo_options.model_from_options(args)
@@ -51,27 +72,27 @@ def main(argv=None):
     progress = ProgressBar(max(total, 0), file=sys.stdout)
     writer, frames = None, 0
     try:
-        while args.max_frames is None or frames < args.max_frames:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            result = inference_bottomup(model, frame)
-            drawn = draw_poses(
-                frame,
-                result,
-                model.dataset_meta,
-                **demo_options.drawing_options(args),
+        for batch in _frame_batches(capture, args.batch_size, args.max_frames):
+            results = inference_bottomup(
+                model, batch, batch_size=args.batch_size
             )
-            if writer is None:
-                writer = cv2.VideoWriter(
-                    args.out_file,
-                    cv2.VideoWriter_fourcc(*'mp4v'),
-                    fps,
-                    (drawn.shape[1], drawn.shape[0]),
+            for frame, result in zip(batch, results):
+                drawn = draw_poses(
+                    frame,
+                    result,
+                    model.dataset_meta,
+                    **demo_options.drawing_options(args),
                 )
-            writer.write(drawn)
-            frames += 1
-            progress.update()
+                if writer is None:
+                    writer = cv2.VideoWriter(
+                        args.out_file,
+                        cv2.VideoWriter_fourcc(*'mp4v'),
+                        fps,
+                        (drawn.shape[1], drawn.shape[0]),
+                    )
+                writer.write(drawn)
+                frames += 1
+                progress.update()
     except KeyboardInterrupt:
         pass
     finally:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py args]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
-# On a machine without CUDA the processes use the gloo backend (see
-# aeplugin's default_runtime: env_cfg.dist_cfg.backend picks nccl or gloo).
+# On a machine without CUDA the processes use the gloo backend
+# (aeplugin.engine.init_cpu_distributed); see docs/reliability.md.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: [GPUS=8 GPUS_PER_NODE=8 CPUS_PER_TASK=5 SRUN_ARGS=...] \
+# Usage: [GPUS=8 GPUS_PER_NODE=8 CPUS_PER_TASK=5 GRES=gpu:8 SRUN_ARGS=...] \
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
 set -x
 PARTITION=$1
@@ -9,13 +9,16 @@ WORK_DIR=$4
 GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+# GPUS tasks, GPUS_PER_NODE a node; on nodes without GPUs set GRES= (no
+# --gres): the tasks then train on CPUs with gloo (see docs/reliability.md)
+GRES=${GRES-gpu:${GPUS_PER_NODE}}
 SRUN_ARGS=${SRUN_ARGS:-""}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
 srun -p "${PARTITION}" \
     --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
+    ${GRES:+--gres="${GRES}"} \
     --ntasks="${GPUS}" \
     --ntasks-per-node="${GPUS_PER_NODE}" \
     --cpus-per-task="${CPUS_PER_TASK}" \

@@ -5,6 +5,7 @@ import argparse
 import os
 import os.path as osp
 
+import mmengine
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
@@ -21,7 +22,8 @@ def parse_args(argv=None):
         '--work-dir', help='the directory to save evaluation results'
     )
     parser.add_argument(
-        '--out', help='dump the predictions to a pickle file (.pkl)'
+        '--out',
+        help='dump the predictions to a pickle file (.pkl), in dataset order',
     )
     parser.add_argument(
         '--json-prefix',
@@ -125,12 +127,38 @@ def metrics_table(metrics: dict) -> str:
     return '\n'.join(['| metric | value |', '| --- | --- |', *rows])
 
 
+def put_in_dataset_order(out_file: str, dataset) -> None:
+    """Rewrite the predictions dumped to ``out_file`` in dataset order.
+
+    They come in the order the batches ran (and interleaved over the ranks
+    of a distributed run), which ``ShapeGroupedBatchSampler`` makes an
+    order of input shapes at ``batch_size > 1``. Predictions are matched to
+    the dataset by ``img_id``; the file is left as it is when one has none
+    or matches no image.
+    """
+    position = {}
+    for i in range(len(dataset)):
+        img_id = dataset.get_data_info(i).get('img_id')
+        if img_id is not None:
+            position.setdefault(img_id, i)
+    results = mmengine.load(out_file)
+    places = [position.get(r.get('img_id')) for r in results]
+    if None in places:
+        return
+    order = sorted(range(len(results)), key=places.__getitem__)
+    if order != list(range(len(results))):
+        mmengine.dump([results[i] for i in order], out_file)
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    init_cpu_distributed(cfg.launcher)
-    metrics = Runner.from_cfg(cfg).test()
+    init_cpu_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
     if is_main_process():
+        if args.out is not None:
+            put_in_dataset_order(args.out, runner.test_dataloader.dataset)
         print(metrics_table(metrics))
     finish_distributed()
     return metrics

@@ -27,8 +27,23 @@ def parse_args(argv=None):
         help='resume from the given checkpoint, or without a value from '
         'the latest checkpoint in the work directory',
     )
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument(
+        '--amp',
+        action='store_true',
+        help='float16 mixed precision with loss scaling (the configs '
+        'already train in bfloat16 on a GPU)',
+    )
+    precision.add_argument(
+        '--fp32',
+        action='store_true',
+        help='train in float32 with NCHW tensors on a GPU too (the configs '
+        'default to bfloat16 autocast and channels-last there)',
+    )
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision'
+        '--compile',
+        action='store_true',
+        help='compile the backbone with torch.compile (CompileBackboneHook)',
     )
     parser.add_argument(
         '--no-validate',
@@ -76,6 +91,15 @@ def merge_args(cfg, args):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.fp32:
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        preprocessor = cfg.model.data_preprocessor
+        if preprocessor.get('type') == 'BottomupDataPreprocessor':
+            preprocessor.channels_last = False
+        if 'channels_last' in cfg.default_hooks:
+            cfg.default_hooks.channels_last.enabled = False
+    if args.compile:
+        cfg.default_hooks.compile_backbone = dict(type='CompileBackboneHook')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -97,7 +121,7 @@ def main(argv=None):
         cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
     elif cfg.get('resume'):
         check_checkpoint_complete(cfg.load_from)
-    init_cpu_distributed(cfg.launcher)
+    init_cpu_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     Runner.from_cfg(cfg).train()
     finish_distributed()
 

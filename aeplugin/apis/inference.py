@@ -13,6 +13,8 @@ from mmengine.registry import DefaultScope
 from mmpose.apis import init_model as mmpose_init_model
 from mmpose.structures import PoseDataSample
 
+from aeplugin.datasets.samplers import group_batches
+
 ImageType = Union[str, Path, np.ndarray]
 
 
@@ -150,8 +152,10 @@ def inference_bottomup(
 
     Runs the config's test pipeline and ``model.test_step`` with the
     config's test-time options (flip, multi-scale, refine). Differences
-    from mmpose's ``inference_bottomup``: it takes a list of images (those
-    with the same input size run as one batch), and it returns each
+    from mmpose's ``inference_bottomup``: it takes a list of images, run in
+    batches of images of one input shape (padding images to a common
+    shape would change the outputs, so any ``batch_size`` gives the
+    predictions of batch 1), and it returns each
     keypoint's tag, read from the head's tag maps at the decoded location,
     since the decoder returns keypoints, not tags.
 
@@ -167,7 +171,9 @@ def inference_bottomup(
             image (H, W, 3) uint8 (as ``cv2.imread`` returns), or a list of
             them
         batch_size (int, optional): The most images per batch; ``None``
-            runs all images of one input size as one batch
+            runs all images of one input shape as one batch (the images
+            are kept in memory until their batch runs: bound it for long
+            lists)
 
     Returns:
         PoseDataSample | List[PoseDataSample]: One sample per image (a list
@@ -188,7 +194,9 @@ def inference_bottomup(
         config's ``test_cfg.output_heatmaps`` is True.
     """
     if batch_size is not None and (
-        not isinstance(batch_size, int) or batch_size < 1
+        not isinstance(batch_size, int)
+        or isinstance(batch_size, bool)
+        or batch_size < 1
     ):
         raise ValueError(f'batch_size must be an int >= 1, got {batch_size}')
     single = isinstance(images, (str, Path, np.ndarray))
@@ -210,31 +218,24 @@ def inference_bottomup(
         model.cfg.get('default_scope', 'mmpose')
     ):
         pipeline = Compose(model.cfg.test_dataloader.dataset.pipeline)
-    samples = []
-    for image in images:
-        if isinstance(image, np.ndarray):
-            info = dict(img=image)
-        else:
-            info = dict(img_path=str(image))
-        info.update(model.dataset_meta)
-        samples.append(pipeline(info))
 
-    # one batch per input size: the head resizes a batch to one size
-    by_size = {}
-    for i, sample in enumerate(samples):
-        by_size.setdefault(_input_shape(sample['inputs']), []).append(i)
-    batches = [
-        indices[start : start + (batch_size or len(indices))]
-        for indices in by_size.values()
-        for start in range(0, len(indices), batch_size or len(indices))
-    ]
+    def shaped_samples():
+        for i, image in enumerate(images):
+            if isinstance(image, np.ndarray):
+                info = dict(img=image)
+            else:
+                info = dict(img_path=str(image))
+            info.update(model.dataset_meta)
+            sample = pipeline(info)
+            yield _input_shape(sample['inputs']), (i, sample)
 
-    results = [None] * len(samples)
+    # one input shape per batch: padding to a common shape would change
+    # the outputs of a network that sees the whole image
+    results = [None] * len(images)
     with _output_maps(model) as keep_maps, torch.no_grad():
-        for indices in batches:
-            outputs = model.test_step(
-                pseudo_collate([samples[i] for i in indices])
-            )
+        for batch in group_batches(shaped_samples(), batch_size):
+            indices, samples = zip(*batch)
+            outputs = model.test_step(pseudo_collate(list(samples)))
             for i, output in zip(indices, outputs):
                 _attach_keypoint_tags(output, model.head.decoder)
                 if not keep_maps:

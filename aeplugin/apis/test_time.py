@@ -12,7 +12,11 @@ _SINGLE_RESIZE = 'BottomupResize'
 _MULTI_RESIZE = 'BottomupMultiScaleResize'
 _SINGLE_PACK = 'PackPoseInputs'
 _MULTI_PACK = 'PackMultiScalePoseInputs'
-_PREPROCESSORS = ('PoseDataPreprocessor', 'MultiScalePoseDataPreprocessor')
+_PREPROCESSORS = (
+    'PoseDataPreprocessor',
+    'MultiScalePoseDataPreprocessor',
+    'BottomupDataPreprocessor',
+)
 _ESTIMATORS = ('BottomupPoseEstimator', 'MultiScaleBottomupPoseEstimator')
 
 
@@ -74,7 +78,9 @@ def _set_scales(cfg: Config, scales: Optional[Sequence[float]]) -> None:
                 'multi-scale test needs model.type '
                 f'{" or ".join(_ESTIMATORS)}, got {cfg.model.type}'
             )
-        preprocessor.type = 'MultiScalePoseDataPreprocessor'
+        if _type_name(preprocessor) == 'PoseDataPreprocessor':
+            # ours (BottomupDataPreprocessor among them) take pyramids
+            preprocessor.type = 'MultiScalePoseDataPreprocessor'
         cfg.model.type = 'MultiScaleBottomupPoseEstimator'
     cfg.test_dataloader.dataset.pipeline = pipeline
 

@@ -124,13 +124,25 @@ class BottomupGrouping(BaseKeypointCodec):
     .. _`UDP`: https://arxiv.org/abs/1911.07524
     """
 
+    # mmpose's GenerateTarget hands these tables to PackPoseInputs, which
+    # then packs only their keys (those present in the sample), so they list
+    # what the AE head reads and the boxes PackPoseInputs' own table keeps,
+    # not only what encode() returns: ``heatmap_mask`` comes from
+    # BottomupCrowdMask (packed when it ran, skipped otherwise) and the boxes
+    # from the dataset.
     label_mapping_table = dict(
         keypoint_weights='keypoint_weights',
         keypoint_indices='keypoint_indices',
     )
-    field_mapping_table = dict(heatmaps='heatmaps')
+    field_mapping_table = dict(
+        heatmaps='heatmaps', heatmap_mask='heatmap_mask'
+    )
     instance_mapping_table = dict(
-        keypoints='keypoints', keypoints_visible='keypoints_visible'
+        bbox='bboxes',
+        bbox_score='bbox_scores',
+        bbox_scale='bbox_scales',
+        keypoints='keypoints',
+        keypoints_visible='keypoints_visible',
     )
     support_batch_decoding = True
 

@@ -1,5 +1,7 @@
+from .bottomup_collate import bottomup_collate
 from .coco_dataset import CocoDataset
 from .mpii_multi_person_dataset import MpiiMultiPersonDataset
+from .samplers import ShapeGroupedBatchSampler
 from .transforms import (
     BottomupCrowdMask,
     BottomupRandomFlip,
@@ -12,4 +14,6 @@ __all__ = [
     'CocoDataset',
     'MpiiMultiPersonDataset',
     'PackBottomupPoseInputs',
+    'ShapeGroupedBatchSampler',
+    'bottomup_collate',
 ]

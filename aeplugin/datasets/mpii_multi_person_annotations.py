@@ -129,6 +129,30 @@ def _person(joints, labelled, center, scale, head_box, index) -> Dict:
     )
 
 
+def _identity(image: str, person: Dict) -> tuple:
+    """What makes a person of ``image`` the same as another record's: its
+    labelled joints, or for a person without any, its box (center, scale
+    and head box). People without joints are kept on purpose (the dataset
+    masks their box out of the loss; ``mpii_mat_to_json.py`` writes every
+    rectangle that has a center and a scale) and all have the same empty
+    joints, so joints alone would call two of them in one image a person
+    listed twice."""
+    if person['labelled'].any():
+        return (
+            image,
+            'joints',
+            person['joints'].tobytes(),
+            person['labelled'].tobytes(),
+        )
+    return (
+        image,
+        'box',
+        person['center'].tobytes(),
+        np.float64(person['scale']).tobytes(),
+        person['head_box'].tobytes(),
+    )
+
+
 def _parse_mmpose_record(index: int, record: dict):
     image = _image_name(index, record, 'image')
     where = _where(index, image)
@@ -150,8 +174,7 @@ def _parse_mmpose_record(index: int, record: dict):
     person = _person(
         joints, labelled, center, scale, _head_box(record, where), index
     )
-    identity = (image, person['joints'].tobytes(), labelled.tobytes())
-    return image, person, identity
+    return image, person, _identity(image, person)
 
 
 def _joints_xyv(value, field: str, where: str):
@@ -230,7 +253,7 @@ def _parse_per_person_record(index: int, record: dict):
     if 'annolist_index' in record and 'people_index' in record:
         identity = (image, record['annolist_index'], record['people_index'])
     else:
-        identity = (image, person['joints'].tobytes(), labelled.tobytes())
+        identity = _identity(image, person)
     return image, person, identity
 
 

@@ -7,8 +7,15 @@ from .checkpoint import (
     find_resumable_checkpoint,
 )
 from .distributed import finish_distributed, init_cpu_distributed
-from .hooks import AtomicCheckpointHook, CheckpointMatchHook, EpochSeedHook
+from .hooks import (
+    AtomicCheckpointHook,
+    ChannelsLastHook,
+    CheckpointMatchHook,
+    CompileBackboneHook,
+    EpochSeedHook,
+)
 from .optim_wrappers import (
+    BF16OptimWrapper,
     FiniteLossAmpOptimWrapper,
     FiniteLossCheck,
     FiniteLossOptimWrapper,
@@ -16,7 +23,10 @@ from .optim_wrappers import (
 
 __all__ = [
     'AtomicCheckpointHook',
+    'BF16OptimWrapper',
+    'ChannelsLastHook',
     'CheckpointMatchHook',
+    'CompileBackboneHook',
     'EpochSeedHook',
     'FiniteLossAmpOptimWrapper',
     'FiniteLossCheck',

@@ -17,12 +17,20 @@ model_wrapper_cfg = dict(
 
 # Checkpoints written to a temporary file and renamed (a kill never leaves a
 # truncated one for --resume), every epoch seeded from (seed, epoch) (a
-# resumed run replays the epoch it redoes) and loaded checkpoints checked
-# against the model (mismatched keys stop the run instead of a warning).
+# resumed run replays the epoch it redoes), loaded checkpoints checked
+# against the model (mismatched keys stop the run instead of a warning) and
+# a model on a GPU made channels-last.
 # mmpose's base marks its hooks `_scope_='mmpose'`: the checkpoint entry,
 # merged into mmpose's, needs our scope back.
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', _scope_='aeplugin'),
     epoch_seed=dict(type='EpochSeedHook'),
     checkpoint_match=dict(type='CheckpointMatchHook'),
+    channels_last=dict(type='ChannelsLastHook'),
 )
+
+# On a GPU: bfloat16 autocast without loss scaling, and a channels-last
+# model (the hook above) reading channels-last inputs (the models' data
+# preprocessor); on a CPU both are off, so the same config trains in fp32.
+# `tools/train.py --fp32` turns both off everywhere.
+optim_wrapper = dict(type='BF16OptimWrapper')

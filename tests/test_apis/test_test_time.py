@@ -37,9 +37,9 @@ def test_multiscale_swaps_in_the_pyramid_components(cfg):
     )
     assert dict(pipeline[2]) == dict(pack, type='PackMultiScalePoseInputs')
     assert cfg.model.type == 'MultiScaleBottomupPoseEstimator'
-    assert dict(cfg.model.data_preprocessor) == dict(
-        preprocessor, type='MultiScalePoseDataPreprocessor'
-    )
+    # the configs' BottomupDataPreprocessor takes pyramids as it is
+    assert dict(cfg.model.data_preprocessor) == dict(preprocessor)
+    assert preprocessor['type'] == 'BottomupDataPreprocessor'
     assert cfg.model.test_cfg.multiscale_test is True
     assert cfg.model.test_cfg.flip_test is True
     assert cfg.model.test_cfg.restore_heatmap_size is True

@@ -131,6 +131,35 @@ def test_builds_from_registry_and_packs_targets_where_head_reads_them():
         [1.0, 1.0, 0.0]
     ]
     assert sample.gt_instances.keypoints.shape == (1, 3, 2)
+    # declared but absent (no BottomupCrowdMask, no boxes): nothing packed
+    assert 'heatmap_mask' not in sample.gt_fields
+    assert 'bboxes' not in sample.gt_instances
+
+
+def test_mapping_tables_pack_the_mask_and_boxes_with_mmposes_packing():
+    """mmpose's PackPoseInputs packs only the codec's tables: the mask a
+    later transform adds and the dataset's boxes must be declared there."""
+    from mmpose.datasets.transforms import GenerateTarget, PackPoseInputs
+
+    codec = dict(type='BottomupGrouping', input_size=(64, 64))
+    with DefaultScope.overwrite_default_scope('aeplugin'):
+        results = GenerateTarget(encoder=dict(codec, heatmap_size=(16, 16)))(
+            dict(
+                img=np.zeros((64, 64, 3), dtype=np.uint8),
+                keypoints=np.array([[[10.0, 12.0], [30.0, 40.0]]]),
+                keypoints_visible=np.array([[1.0, 1.0]]),
+                bbox=np.array([[5.0, 6.0, 35.0, 45.0]]),
+                bbox_score=np.array([0.75]),
+            )
+        )
+        mask = np.ones((1, 16, 16), dtype=np.float32)
+        mask[0, :4] = 0  # as BottomupCrowdMask adds it, after the targets
+        results['heatmap_mask'] = mask
+        sample = PackPoseInputs()(results)['data_samples']
+    np.testing.assert_array_equal(sample.gt_fields.heatmap_mask, mask)
+    assert sample.gt_instances.bboxes.tolist() == [[5.0, 6.0, 35.0, 45.0]]
+    assert sample.gt_instances.bbox_scores.tolist() == [0.75]
+    assert sample.gt_instance_labels.keypoint_indices.shape == (1, 2, 2)
 
 
 @pytest.mark.parametrize(

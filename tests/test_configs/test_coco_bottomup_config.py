@@ -113,36 +113,35 @@ def test_val_dataset_builds_and_iterates(cfg):
 
 
 def test_batch_of_three_with_different_people_counts_collates(cfg):
+    """The training loader stacks the targets (bottomup_collate), padding
+    the people of each image to the most crowded one with unlabelled
+    people, and the model's data preprocessor takes the batch."""
     from mmengine.runner import Runner
-    from mmpose.models.data_preprocessors import PoseDataPreprocessor
+
+    from aeplugin.models import BottomupDataPreprocessor
 
     cfg.train_dataloader.batch_size = 3
     cfg.train_dataloader.sampler.shuffle = False
+    cfg.train_dataloader.pin_memory = False
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     batch = next(iter(loader))
-    samples = batch['data_samples']
-    assert [
-        s.gt_instance_labels.keypoint_indices.shape[0] for s in samples
-    ] == PEOPLE[:3]
+    targets = batch['data_samples']
+    indices = targets['keypoint_indices']
+    assert indices.shape == (3, max(PEOPLE[:3]), 17, 2)
+    for image, people in enumerate(PEOPLE[:3]):
+        assert not indices[image, people:].any()
+        assert indices[image, :people, :, 1].any()
 
-    preprocessor = PoseDataPreprocessor(
+    preprocessor = BottomupDataPreprocessor(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,
     )
     batch = preprocessor(batch, training=True)
     assert batch['inputs'].shape == (3, 3, 512, 512)
-    samples = batch['data_samples']
-    heatmaps = torch.stack([s.gt_fields.heatmaps for s in samples])
-    masks = torch.stack([s.gt_fields.heatmap_mask for s in samples])
-    assert heatmaps.shape == (3, 17, 128, 128)
-    assert masks.shape == (3, 1, 128, 128)
-    indices = [s.gt_instance_labels.keypoint_indices for s in samples]
-    assert [tuple(t.shape) for t in indices] == [
-        (1, 17, 2),
-        (3, 17, 2),
-        (5, 17, 2),
-    ]
+    targets = batch['data_samples']
+    assert targets['heatmaps'].shape == (3, 17, 128, 128)
+    assert targets['heatmap_mask'].shape == (3, 1, 128, 128)
 
 
 CHILD_CONFIG = """

@@ -175,18 +175,50 @@ def test_splits_and_image_lists(tool, mat_file, tmp_path):
         tool.convert_mpii_mat(str(mat_file), 'val')
 
 
+def one_image_mat(tmp_path, rects):
+    """A .mat of one training image, ``a.jpg``, with these rectangles."""
+    annolist = struct_array(
+        [dict(image=dict(name='a.jpg'), annorect=rects)], ['image', 'annorect']
+    )
+    path = tmp_path / 'one.mat'
+    scipy.io.savemat(
+        path, dict(RELEASE=dict(annolist=annolist, img_train=np.array([1])))
+    )
+    return path
+
+
 def test_bad_point_id_is_named(tool, tmp_path):
     rects = struct_array(
         [dict(annopoints=points((16, 1.0, 2.0, 1)))], RECT_FIELDS
     )
-    annolist = struct_array(
-        [dict(image=dict(name='a.jpg'), annorect=rects)], ['image', 'annorect']
-    )
-    path = tmp_path / 'bad.mat'
-    scipy.io.savemat(
-        path, dict(RELEASE=dict(annolist=annolist, img_train=np.array([1])))
-    )
     with pytest.raises(
         ValueError, match=r'annolist\(1\).annorect\(1\): point id must be'
     ):
-        tool.convert_mpii_mat(str(path))
+        tool.convert_mpii_mat(str(one_image_mat(tmp_path, rects)))
+
+
+def test_people_without_joints_of_one_image_all_load(tool, tmp_path):
+    """Two rectangles of one image without points (kept for masking) have
+    the same empty joints: the loader tells them apart by their boxes."""
+    rects = struct_array(
+        [
+            dict(objpos=dict(x=100.0, y=120.0), scale=1.5),
+            dict(objpos=dict(x=300.0, y=120.0), scale=1.2),
+            dict(
+                annopoints=points((9, 10.0, 20.0, 1)),
+                objpos=dict(x=10.0, y=60.0),
+                scale=1.0,
+            ),
+        ],
+        RECT_FIELDS,
+    )
+    out = tmp_path / 'mpii.json'
+    tool.main([str(one_image_mat(tmp_path, rects)), str(out)])
+    with pytest.warns(
+        UserWarning, match=r'no labelled joint \(records \[0, 1\]'
+    ):
+        (image,) = load_mpii_multi_person(out)
+    assert image['keypoints_visible'].sum(1).tolist() == [0, 0, 1]
+    np.testing.assert_array_equal(
+        image['centers'], [[100, 120], [300, 120], [10, 60]]
+    )

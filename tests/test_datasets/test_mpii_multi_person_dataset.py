@@ -321,6 +321,35 @@ def test_person_with_no_visible_joint_is_named_not_fatal(tmp_path):
     assert images[0]['keypoints_visible'].sum(1).tolist() == [16, 16, 0]
 
 
+def test_people_without_joints_are_told_apart_by_their_box(tmp_path):
+    """As mpii_mat_to_json.py writes them: every rectangle with a center and
+    a scale, with or without joints. Two people of one image without joints
+    have the same (empty) joints but not the same box."""
+    unlabelled = dict(joints=[[-1.0, -1.0]] * 16, joints_vis=[0] * 16)
+    records = [
+        mmpose_record('1.jpg'),
+        mmpose_record('1.jpg', center=[300.0, 360.0], scale=1.6, **unlabelled),
+        mmpose_record('1.jpg', center=[80.0, 90.0], scale=0.5, **unlabelled),
+        # same box, another head box: another person
+        mmpose_record(
+            '1.jpg',
+            center=[80.0, 90.0],
+            scale=0.5,
+            head_box=[60, 50, 90, 80],
+            **unlabelled,
+        ),
+    ]
+    with pytest.warns(UserWarning, match=r'records \[1, 2, 3\]'):
+        (image,) = load_mpii_multi_person(write(tmp_path, records))
+    assert image['keypoints_visible'].sum(1).tolist() == [16, 0, 0, 0]
+    assert image['record_indices'].tolist() == [0, 1, 2, 3]
+    np.testing.assert_array_equal(image['scales'], [1.0, 1.6, 0.5, 0.5])
+
+    # the same person without joints twice is still a repeat
+    with pytest.raises(ValueError, match='record 4 .* repeats record 2'):
+        load_mpii_multi_person(write(tmp_path, [*records, records[2]]))
+
+
 def test_other_bad_fields(tmp_path):
     cases = [
         (

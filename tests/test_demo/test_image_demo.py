@@ -1,15 +1,21 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from test_apis.tiny_model import (
     IMAGES,
     ROOT,
     save_random_checkpoint,
     write_tiny_config,
 )
+
+from demo import image_demo
+
+PORTRAIT = str(ROOT / 'data/coco-mini/train2017/000000069468.jpg')
 
 
 @pytest.mark.slow
@@ -57,3 +63,49 @@ def test_draws_people_and_plots_their_tags(tmp_path):
     assert f'tags -> {tags}' in result.stdout
     plot = cv2.imread(str(tags))
     assert plot is not None and plot.shape == (400, 600, 3)
+
+
+@pytest.mark.slow
+def test_several_images_in_batches_draw_as_one_by_one(tmp_path, capsys):
+    """--out-dir with several images of two input shapes, at --batch-size
+    2 and 1: the same drawings (oneDNN off: its rounding depends on the
+    batch size)."""
+    config = write_tiny_config(tmp_path)
+    checkpoint = save_random_checkpoint(config, tmp_path / 'tiny.pth')
+    images = [IMAGES[0], PORTRAIT, IMAGES[1]]
+    written = {}
+    for batch_size in ('1', '2'):
+        out_dir = tmp_path / f'batch{batch_size}'
+        with torch.backends.mkldnn.flags(enabled=False):
+            image_demo.main(
+                [
+                    *images,
+                    str(config),
+                    str(checkpoint),
+                    '--out-dir',
+                    str(out_dir),
+                    '--batch-size',
+                    batch_size,
+                    '--kpt-thr',
+                    '0',
+                ]
+            )
+        stdout = capsys.readouterr().out
+        for image in images:
+            assert f'people -> {out_dir / Path(image).name}' in stdout
+        written[batch_size] = [
+            (out_dir / Path(image).name).read_bytes() for image in images
+        ]
+    assert written['1'] == written['2']
+
+
+def test_out_file_takes_one_image():
+    with pytest.raises(SystemExit):
+        image_demo.parse_args(
+            [IMAGES[0], IMAGES[1], 'c.py', 'c.pth', '--out-file', 'o.jpg']
+        )
+    args = image_demo.parse_args(
+        [IMAGES[0], IMAGES[1], 'c.py', 'c.pth', '--out-dir', 'o']
+    )
+    assert args.images == IMAGES[:2] and args.config == 'c.py'
+    assert args.batch_size == 1

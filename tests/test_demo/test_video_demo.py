@@ -1,6 +1,7 @@
 import cv2
 import numpy as np
 import pytest
+import torch
 from test_apis.tiny_model import (
     IMAGES,
     save_random_checkpoint,
@@ -76,3 +77,21 @@ def test_max_frames_stops_early(tmp_path, capsys):
     assert f'2 frames -> {out}' in capsys.readouterr().out
     outputs, fps = _read_video(out)
     assert len(outputs) == 2 and fps == 5
+
+
+@pytest.mark.slow
+def test_frames_in_batches_draw_as_one_by_one(tmp_path, capsys):
+    """3 frames at --batch-size 2 (2 + 1) and 1: the same video (oneDNN
+    off: its rounding depends on the batch size)."""
+    frames = [cv2.resize(cv2.imread(p), SIZE) for p in IMAGES[:3]]
+    videos = []
+    for batch_size in ('1', '2'):
+        folder = tmp_path / batch_size
+        folder.mkdir()
+        with torch.backends.mkldnn.flags(enabled=False):
+            out = _run_demo(folder, frames, '--batch-size', batch_size)
+        assert f'3 frames -> {out}' in capsys.readouterr().out
+        videos.append(_read_video(out)[0])
+    assert len(videos[0]) == 3
+    for a, b in zip(*videos):
+        np.testing.assert_array_equal(a, b)

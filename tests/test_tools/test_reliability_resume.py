@@ -1,5 +1,6 @@
 """Faults during training on the tiny config (CPU): kill -9 at an iteration
-and while a checkpoint is written, then ``--resume``; NaN losses.
+and while a checkpoint is written, a full disk, then ``--resume``; NaN
+losses.
 
 The runs are deterministic (``randomness.deterministic=True``, fixed seed,
 ``num_workers=0``: see ``EpochSeedHook`` for workers) and keep the random
@@ -12,22 +13,23 @@ import random
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-import torch
 
 import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
 
-ROOT = Path(__file__).parents[2]
-CONFIG = 'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
-INJECT = str(Path(__file__).with_name('fault_injection.py'))
+from .distributed_runs import (
+    CONFIG,
+    INJECT,
+    MODEL,
+    ROOT,
+    assert_same_weights,
+    weights,
+)
+
 # 2 images, batch 1: 2 iterations per epoch
 FAST = [
-    'model.backbone.num_stacks=1',
-    'model.backbone.feat_channels=16',
-    'model.backbone.increase=8',
-    'model.backbone.stem_channels=(8,16)',
+    *MODEL,
     'train_dataloader.dataset.indices=2',
     'train_dataloader.batch_size=1',
     'train_dataloader.num_workers=0',
@@ -78,24 +80,12 @@ def train(work_dir, epochs, *extra, expect_rc=0, **faults):
     return finish(start(work_dir, epochs, *extra, **faults), expect_rc)
 
 
-def weights(path):
-    return torch.load(path, weights_only=True)['state_dict']
-
-
-def assert_same_weights(a, b):
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.allclose(a[key], b[key], rtol=1e-5, atol=1e-7), (
-            key,
-            (a[key] - b[key]).abs().max().item(),
-        )
-
-
 @pytest.mark.slow
-def test_kill_nan_kill_then_resume_ends_as_uninterrupted(tmp_path):
-    """One run killed while writing a checkpoint, stopped by a NaN loss and
-    killed at a random iteration, resumed after each: it ends with the
-    weights of a run that was never interrupted."""
+def test_kill_disk_full_nan_kill_then_resume_ends_as_uninterrupted(tmp_path):
+    """One run killed while writing a checkpoint, stopped by a full disk
+    while writing one, by a NaN loss and killed at a random iteration,
+    resumed after each: it ends with the weights of a run that was never
+    interrupted."""
     run, uninterrupted = tmp_path / 'faults', tmp_path / 'uninterrupted'
     reference = start(uninterrupted, 3)
 
@@ -105,6 +95,18 @@ def test_kill_nan_kill_then_resume_ends_as_uninterrupted(tmp_path):
     assert not (run / 'epoch_2.pth').exists()
     # max_keep_ckpts=1: the kept checkpoint is deleted only after the new
     # one is complete (mmengine deletes it first)
+    assert (run / 'last_checkpoint').read_text() == str(run / 'epoch_1.pth')
+
+    # resumed from epoch 1; the disk is full while epoch 2 is written
+    # (OSError(ENOSPC) from write, which names no file)
+    log = train(run, 3, '--resume', expect_rc=1, AE_FAIL_WRITING='epoch_2')
+    assert 'resumed epoch: 1, iter: 2' in log
+    assert (
+        f'OSError: [Errno 28] could not write the checkpoint '
+        f'{run}/epoch_2.pth: No space left on device. The run stops here; '
+        f'{run}/epoch_1.pth is the last complete checkpoint'
+    ) in log
+    assert sorted(p.name for p in run.glob('*.pth*')) == ['epoch_1.pth']
     assert (run / 'last_checkpoint').read_text() == str(run / 'epoch_1.pth')
 
     # resumed from epoch 1; loss_pull is NaN at iteration 4 (0-based 3,

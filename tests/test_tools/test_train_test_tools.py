@@ -124,7 +124,9 @@ def test_dist_train_two_cpu_processes(tmp_path):
     ]
 
 
-@pytest.mark.parametrize('flag', ['--amp', '--auto-scale-lr'])
+@pytest.mark.parametrize(
+    'flag', ['--amp', '--auto-scale-lr', '--fp32', '--compile']
+)
 def test_train_flags_reach_the_config(flag):
     from mmengine.config import Config
 
@@ -137,5 +139,34 @@ def test_train_flags_reach_the_config(flag):
     cfg = train.merge_args(Config.fromfile(ROOT / CONFIG), args)
     if flag == '--amp':
         assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
-    else:
+    elif flag == '--auto-scale-lr':
         assert cfg.auto_scale_lr.enable is True
+    elif flag == '--fp32':
+        assert cfg.optim_wrapper.type == 'OptimWrapper'
+        assert cfg.model.data_preprocessor.channels_last is False
+        assert cfg.default_hooks.channels_last.enabled is False
+    else:
+        assert cfg.default_hooks.compile_backbone.type == (
+            'CompileBackboneHook'
+        )
+    # bfloat16 and channels-last on a GPU unless --fp32 or --amp
+    defaults = train.merge_args(
+        Config.fromfile(ROOT / CONFIG), train.parse_args([CONFIG])
+    )
+    assert defaults.optim_wrapper.type == 'BF16OptimWrapper'
+    assert defaults.default_hooks.channels_last.type == 'ChannelsLastHook'
+
+
+@pytest.mark.slow
+def test_compile_flag_trains_the_tiny_config(tmp_path):
+    """--compile compiles the backbone with torch.compile's default
+    backend (inductor, C++ on the CPU) and trains on: same parameter names
+    in the checkpoint, finite losses."""
+    log = _train(tmp_path, 1, '--compile')
+    assert 'Epoch(train) [1][2/2]' in log
+    losses = [float(v) for v in re.findall(r' loss: ([0-9.e+-]+)', log)]
+    assert len(losses) == 2 and all(v == v and v < 1e3 for v in losses)
+    ckpt = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
+    names = list(ckpt['state_dict'])
+    assert any(k.startswith('backbone.') for k in names)
+    assert not any('_orig_mod' in k for k in names)

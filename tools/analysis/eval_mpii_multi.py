@@ -5,7 +5,8 @@ joint) and print the paper's table.
 Usage::
 
     python tools/analysis/eval_mpii_multi.py ANN_JSON PRED_JSON \
-        [--out-json FILE] [--subset train|val] [--threshold 0.5]
+        [--out-json FILE] [--subset train|val] [--threshold 0.5] \
+        [--no-count-unpredicted-images]
 
 ANN_JSON: MPII annotations, mmpose's MPII JSON (``image``, ``joints``,
 ``joints_vis``, optional ``head_box``; see
@@ -23,8 +24,12 @@ r shoulder, l shoulder, l elbow, l wrist)::
 
 A joint may be ``null`` (not predicted); the score ranks the joint among
 all predictions of its type. An image without an entry has no
-predictions. An entry for an image that is not annotated, or a person
-without 16 joints, is an error naming it.
+predictions: its ground truth counts as missed, unless
+``--no-count-unpredicted-images``, which leaves it out as the official
+evaluateAP.m does (its mAP is then comparable with published numbers, and
+higher for a method that predicts nobody in some images). An entry for an
+image that is not annotated, or a person without 16 joints, is an error
+naming it.
 
 ``--out-json`` writes ``{"Head", "Shoulder", "Elbow", "Wrist", "Hip",
 "Knee", "Ankle", "mAP"}`` in percent. The logic lives in
@@ -39,6 +44,7 @@ from aeplugin.evaluation.metrics import (
     evaluate_mpii_prediction_file,
     format_mpii_table,
     head_size_notes,
+    unpredicted_images_note,
 )
 
 
@@ -61,15 +67,28 @@ def main(argv=None):
         default=0.5,
         help='PCKh threshold in head sizes (default 0.5)',
     )
+    parser.add_argument(
+        '--count-unpredicted-images',
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help='count the ground truth of images without any predicted '
+        'person as missed (default); --no-count-unpredicted-images leaves '
+        'it out, as the official evaluateAP.m',
+    )
     args = parser.parse_args(argv)
     try:
         result = evaluate_mpii_prediction_file(
-            args.ann_json, args.pred_json, args.subset, args.threshold
+            args.ann_json,
+            args.pred_json,
+            args.subset,
+            args.threshold,
+            args.count_unpredicted_images,
         )
     except (ValueError, TypeError) as error:
         sys.exit(f'error: {error}')
     print(format_mpii_table(result['table']))
-    for note in head_size_notes(result):
+    notes = [*head_size_notes(result), unpredicted_images_note(result)]
+    for note in filter(None, notes):
         print(f'warning: {note}')
     if args.out_json:
         with open(args.out_json, 'w') as f:

@@ -1,16 +1,28 @@
 """Decoding speed and accuracy: ours against mmpose's AssociativeEmbedding.
 
-python tools/benchmark/decode.py [--seeds 0 1 2] [--batch-sizes 1 16]
-    [--repeat 3] [--threads 1] [--device cpu] [--out FILE]
+python tools/benchmark/decode.py [--settings default crowded]
+    [--sizes 128 512] [--seeds 0 1 2] [--batch-sizes 1 16] [--repeat 3]
+    [--maps-512 6] [--threads 1] [--device cpu] [--out FILE]
 
 Our ``BottomupGrouping`` against mmpose's ``AssociativeEmbedding`` codec on
 the same noisy maps of real people. The maps are rendered
-(:func:`aeplugin.testing.render_ae_maps`) from the people of a COCO
-keypoint annotation file, each image scaled so that its longer side spans
-the codec input, with realistic noise: weak, missing and jittered
-keypoints, false peaks, noisy tags. Both decoders get the same settings;
-accuracy is the COCO keypoint AP (xtcocotools) of the decoded people
-against the annotated ones, in the codec's input space.
+(:func:`aeplugin.testing.render_ae_maps`) at 128x128 from the people of a
+COCO keypoint annotation file, each image scaled so that its longer side
+spans the 512 codec input, with realistic noise: weak, missing and
+jittered keypoints, false peaks, noisy tags. Two settings:
+
+- ``default``: the people of one image per map, 3 false peaks per keypoint
+  type (the noise of the codec tests' accuracy check);
+- ``crowded``: the people of 3 images per map (the images with most people
+  first), 10 false peaks per keypoint type, 30% of the keypoints missing
+  and 30% weak, as an untrained or weak model gives: many groups, most of
+  them partial, so many missing keypoints to fill.
+
+Two map sizes: 128x128, the network output of the 512x512 configs, and
+512x512, the same maps restored to the input size (bilinear, as the
+configs' ``restore_heatmap_size`` does before decoding). Both decoders get
+the same settings; accuracy is the COCO keypoint AP (xtcocotools) of the
+decoded people against the annotated ones, in the codec's input space.
 """
 
 import functools
@@ -20,6 +32,7 @@ from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from mmpose.codecs import AssociativeEmbedding
 
 from aeplugin.codecs import BottomupGrouping
@@ -43,15 +56,24 @@ HEATMAP_SIZE = 128
 # missing and 15% weak keypoints, jitter, tag noise) with 3 false peaks per
 # keypoint type.
 NOISE = MapNoise(false_peaks=3)
+# Per setting: the noise and the images whose people share a map.
+SETTINGS = dict(
+    default=dict(noise=NOISE, images_per_map=1),
+    crowded=dict(
+        noise=MapNoise(false_peaks=10, drop_prob=0.3, weaken_prob=0.3),
+        images_per_map=3,
+    ),
+)
+MAP_SIZES = (HEATMAP_SIZE, INPUT_SIZE)
 
 
-def codec_settings(refine: bool = True) -> dict:
+def codec_settings(refine: bool = True, map_size: int = HEATMAP_SIZE) -> dict:
     """The decode settings both codecs get (those of the 512x512 COCO
     configs, but for a zero center shift: the maps are rendered with
-    keypoints at pixel centres)."""
+    keypoints at pixel centres), for maps of ``map_size``."""
     return dict(
         input_size=(INPUT_SIZE, INPUT_SIZE),
-        heatmap_size=(HEATMAP_SIZE, HEATMAP_SIZE),
+        heatmap_size=(map_size, map_size),
         sigma=2,
         decode_keypoint_order=COCO_ORDER,
         decode_topk=30,
@@ -69,31 +91,72 @@ class MMPoseWithoutRefine(AssociativeEmbedding):
 
 
 def build_codecs(
-    refine: bool,
+    refine: bool, map_size: int = HEATMAP_SIZE
 ) -> Tuple[BottomupGrouping, AssociativeEmbedding]:
     """Our codec and mmpose's with the same settings."""
-    ours = BottomupGrouping(**codec_settings(refine))
-    settings = codec_settings()
+    ours = BottomupGrouping(**codec_settings(refine, map_size))
+    settings = codec_settings(map_size=map_size)
     theirs = (AssociativeEmbedding if refine else MMPoseWithoutRefine)(
         **settings
     )
     return ours, theirs
 
 
+def compose_images(images: Sequence[dict], per_map: int) -> List[dict]:
+    """Put the people of ``per_map`` images in one image, the images with
+    most people first.
+
+    Args:
+        images (Sequence[dict]): Images from :func:`load_coco_people`
+        per_map (int): The images whose people share an image
+
+    Returns:
+        List[dict]: The composed images, each with the ``image_id`` of its
+        first image and the people of all
+    """
+    if per_map == 1:
+        return list(images)
+    ordered = sorted(images, key=lambda image: -len(image['keypoints']))
+    return [
+        dict(
+            {
+                key: np.concatenate([image[key] for image in group])
+                for key in ('keypoints', 'visible', 'area', 'bbox')
+            },
+            image_id=group[0]['image_id'],
+        )
+        for group in (
+            ordered[start : start + per_map]
+            for start in range(0, len(ordered), per_map)
+        )
+    ]
+
+
 def render_inputs(
-    images: Sequence[dict], seeds: Sequence[int]
+    images: Sequence[dict],
+    seeds: Sequence[int],
+    noise: MapNoise = NOISE,
+    map_size: int = HEATMAP_SIZE,
+    max_maps: Union[int, None] = None,
 ) -> Tuple[List[dict], torch.Tensor, torch.Tensor]:
-    """Render noisy maps of every image with every noise seed.
+    """Render noisy maps of every image with every noise seed (or of the
+    first ``max_maps``, those of the first seed first).
+
+    The maps are rendered at ``HEATMAP_SIZE`` and, for a larger
+    ``map_size``, restored to it by bilinear interpolation.
 
     Note:
 
         - map number: M (images times seeds)
         - keypoint number: K
-        - heatmap size: [W, H]
+        - heatmap size: [W, H] (``map_size``)
 
     Args:
         images (Sequence[dict]): Images from :func:`load_coco_people`
         seeds (Sequence[int]): Noise seeds
+        noise (MapNoise): The noise. Defaults to ``NOISE``
+        map_size (int): The side of the maps. Defaults to ``HEATMAP_SIZE``
+        max_maps (int, optional): Render only the first maps
 
     Returns:
         tuple:
@@ -105,13 +168,15 @@ def render_inputs(
     stride = INPUT_SIZE / HEATMAP_SIZE
     samples, heatmaps, tags = [], [], []
     for index, seed in enumerate(seeds):
-        for image in images:
+        for image in images[
+            : None if max_maps is None else max_maps - len(samples)
+        ]:
             heatmap, tag = render_ae_maps(
                 image['keypoints'] / stride,
                 (HEATMAP_SIZE, HEATMAP_SIZE),
                 image['visible'],
                 sigma=2,
-                noise=NOISE,
+                noise=noise,
                 seed=seed * 100003 + image['image_id'] % 100003,
             )
             samples.append(
@@ -119,11 +184,15 @@ def render_inputs(
             )
             heatmaps.append(heatmap)
             tags.append(tag)
-    return (
-        samples,
-        torch.from_numpy(np.stack(heatmaps)),
-        torch.from_numpy(np.stack(tags)),
+    heatmaps, tags = (
+        torch.from_numpy(np.stack(maps)) for maps in (heatmaps, tags)
     )
+    if map_size != HEATMAP_SIZE:
+        heatmaps, tags = (
+            F.interpolate(maps, size=(map_size, map_size), mode='bilinear')
+            for maps in (heatmaps, tags)
+        )
+    return samples, heatmaps, tags
 
 
 def decode_all(
@@ -154,15 +223,18 @@ def run_decode_benchmark(
     warmup: int = 1,
     max_images: Union[int, None] = None,
     device: Union[str, torch.device] = 'cpu',
+    setting: str = 'default',
+    map_size: int = HEATMAP_SIZE,
+    max_maps: Union[int, None] = None,
 ) -> dict:
     """Time and score both decoders on the maps of every image and seed.
 
-    Both decode every map, ``batch_size`` maps per ``batch_decode`` call,
-    in passes over all maps that alternate between ours and mmpose's (see
-    :func:`~tools.benchmark.common.time_interleaved`); ms/image is the
-    sum over calls of their median time over ``repeat`` rounds, divided by
-    the number of maps. mmpose's codec works in NumPy: it gets the maps on
-    the CPU, ours on ``device``.
+    Both decode every map, ``batch_size`` maps per ``batch_decode`` call
+    (at most all maps), in passes over all maps that alternate between ours
+    and mmpose's (see :func:`~tools.benchmark.common.time_interleaved`);
+    ms/image is the sum over calls of their median time over ``repeat``
+    rounds, divided by the number of maps. mmpose's codec works in NumPy: it
+    gets the maps on the CPU, ours on ``device``.
 
     Args:
         ann_file (str | Path): COCO person keypoint annotation JSON
@@ -177,6 +249,10 @@ def run_decode_benchmark(
         max_images (int, optional): Use only the first images of the file
         device (str | torch.device): Where our decoder gets the maps.
             Defaults to ``'cpu'``
+        setting (str): A key of ``SETTINGS``. Defaults to ``'default'``
+        map_size (int): The side of the maps. Defaults to ``HEATMAP_SIZE``
+        max_maps (int, optional): Use only the first maps (of the first
+            seed first)
 
     Returns:
         dict: ``settings``, ``inputs`` (image, map and people counts),
@@ -184,13 +260,19 @@ def run_decode_benchmark(
         and ``speedup``), ``accuracy`` (per refine setting: the AP of both)
         and ``machine``
     """
+    noise, per_map = (
+        SETTINGS[setting]['noise'],
+        SETTINGS[setting]['images_per_map'],
+    )
     images = load_coco_people(ann_file, INPUT_SIZE)[:max_images]
-    samples, heatmaps, tags = render_inputs(images, seeds)
+    samples, heatmaps, tags = render_inputs(
+        compose_images(images, per_map), seeds, noise, map_size, max_maps
+    )
     device_heatmaps, device_tags = heatmaps.to(device), tags.to(device)
     num_maps = len(samples)
     cases, accuracy = [], []
     for refine in refines:
-        ours, theirs = build_codecs(refine)
+        ours, theirs = build_codecs(refine, map_size)
         our_ap = coco_keypoint_ap(
             samples,
             to_detections(
@@ -233,7 +315,7 @@ def run_decode_benchmark(
             cases.append(
                 dict(
                     refine=refine,
-                    batch_size=batch_size,
+                    batch_size=min(batch_size, num_maps),
                     ours_ms_per_image=our_time['median_s'] * 1e3 / num_maps,
                     mmpose_ms_per_image=(
                         their_time['median_s'] * 1e3 / num_maps
@@ -245,9 +327,12 @@ def run_decode_benchmark(
             )
     return dict(
         benchmark='decode',
+        setting=setting,
+        map_size=map_size,
         settings=dict(
-            codec_settings(),
-            noise=NOISE.__dict__,
+            codec_settings(map_size=map_size),
+            noise=noise.__dict__,
+            images_per_map=per_map,
             seeds=list(seeds),
             repeat=repeat,
             warmup=warmup,
@@ -256,7 +341,13 @@ def run_decode_benchmark(
             ann_file=str(ann_file),
             images=len(images),
             maps=num_maps,
-            people=int(sum(len(image['keypoints']) for image in images)),
+            # Each rendered image's people once, whatever its seeds.
+            people=sum(
+                {
+                    sample['image_id'] // len(seeds): len(sample['keypoints'])
+                    for sample in samples
+                }.values()
+            ),
         ),
         cases=cases,
         accuracy=accuracy,
@@ -273,9 +364,30 @@ def parse_args():
         default=common.SHIPPED_ANN_FILE,
         help='COCO person keypoint annotations whose people are rendered',
     )
+    parser.add_argument(
+        '--settings',
+        nargs='+',
+        choices=list(SETTINGS),
+        default=list(SETTINGS),
+        help='map settings to run (default: all)',
+    )
+    parser.add_argument(
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=list(MAP_SIZES),
+        help='map sides to run (default: 128 512)',
+    )
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 16])
     parser.add_argument('--repeat', type=int, default=3)
+    parser.add_argument(
+        '--maps-512',
+        type=int,
+        default=6,
+        help='maps per setting at sizes above 128 (mmpose decodes a 512x512 '
+        'map in about 0.3 s); 0 for all',
+    )
     parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
@@ -287,42 +399,68 @@ def parse_args():
 def main():
     args = parse_args()
     common.set_threads(args.threads)
-    result = run_decode_benchmark(
-        args.ann_file,
-        seeds=args.seeds,
-        batch_sizes=args.batch_sizes,
-        repeat=args.repeat,
-        warmup=args.warmup,
-        device=args.device,
+    results = [
+        run_decode_benchmark(
+            args.ann_file,
+            seeds=args.seeds,
+            batch_sizes=args.batch_sizes,
+            repeat=args.repeat,
+            warmup=args.warmup,
+            device=args.device,
+            setting=setting,
+            map_size=size,
+            max_maps=(args.maps_512 or None if size > HEATMAP_SIZE else None),
+        )
+        for setting in args.settings
+        for size in args.sizes
+    ]
+    inputs = ', '.join(
+        f'{result["setting"]} {result["map_size"]}: '
+        f'{result["inputs"]["maps"]} maps ({result["inputs"]["people"]} '
+        'people)'
+        for result in results
     )
-    inputs = result['inputs']
     common.report(
-        result,
+        dict(
+            benchmark='decode', results=results, machine=results[0]['machine']
+        ),
         args.out,
-        f'{inputs["maps"]} maps ({inputs["images"]} images x '
-        f'{len(args.seeds)} noise seeds, {inputs["people"]} people), '
-        '128x128, K=17',
+        f'{inputs}; seeds {args.seeds}, K=17',
         common.format_table(
-            ['refine', 'batch', 'ours ms/image', 'mmpose ms/image', 'speedup'],
+            [
+                'setting',
+                'size',
+                'refine',
+                'batch',
+                'ours ms/image',
+                'mmpose ms/image',
+                'speedup',
+            ],
             [
                 [
+                    result['setting'],
+                    result['map_size'],
                     'on' if case['refine'] else 'off',
                     case['batch_size'],
                     case['ours_ms_per_image'],
                     case['mmpose_ms_per_image'],
                     case['speedup'],
                 ]
+                for result in results
                 for case in result['cases']
             ],
         ),
         common.format_table(
-            ['refine', 'ours COCO AP', 'mmpose COCO AP'],
+            ['setting', 'size', 'refine', 'ours COCO AP', 'mmpose COCO AP'],
             [
                 [
+                    result['setting'],
+                    result['map_size'],
                     'on' if row['refine'] else 'off',
                     row['ours_ap'],
                     row['mmpose_ap'],
                 ]
+                for result in results
                 for row in result['accuracy']
             ],
         ),

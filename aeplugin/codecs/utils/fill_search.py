@@ -4,7 +4,11 @@ The refine step of the decoding fills a person's missing keypoint k at the
 pixel minimising ``round(||tag_k - person tag||) * 100 - heatmap_k``. A
 full search costs H*W per (person, keypoint) pair;
 :func:`search_fill_pixels` prunes strips of pixels by bounds and returns
-exactly the pixel a full search would.
+exactly the pixel a full search would. Float32 maps on the CPU take a path
+that lays the pairs and the strips' cells out per map and keeps the
+bookkeeping of the many small arrays in NumPy (a NumPy call costs a
+fraction of a torch call), leaving the passes over pixels to torch; other
+maps take an all-torch path.
 """
 
 from typing import Tuple
@@ -31,6 +35,11 @@ EXCLUDED = 1e30
 # for large batches, heatmaps and crowds.
 CPU_CHUNK_ELEMENTS = 1 << 18
 DEVICE_CHUNK_ELEMENTS = 1 << 24
+# The lower bounds shrink tag gaps by this factor, which keeps them below
+# every pixel's cost despite rounding differences between two evaluations
+# of a norm, and compare with the upper bound plus this margin.
+_GAP_SHRINK = 1 - 1e-5
+_UPPER_MARGIN = 1e-3
 
 
 def _tag_distance(diffs: Tensor) -> Tensor:
@@ -48,7 +57,9 @@ def _tag_distance(diffs: Tensor) -> Tensor:
     return torch.linalg.vector_norm(diffs, dim=-1)
 
 
-def _cell_bounds(heat: Tensor, tag: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+def _split_strips(
+    heat: Tensor, tag: Tensor, strip_min: Tensor, strip_max: Tensor
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Split each strip of pixels in two cells halfway between its lowest
     and highest tag (summed over L) and bound each cell's heat from above
     and its tags by a box.
@@ -56,34 +67,39 @@ def _cell_bounds(heat: Tensor, tag: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     A strip crossing a person's peak and the background, or two people,
     thus gets two tight tag boxes instead of one loose one; the halfway
     split separates two tag clusters whatever their pixel counts (a split
-    at the mean tag falls inside a large background cluster).
+    at the mean tag falls inside a large background cluster). The lower
+    cell's tag minimum is the strip's (for L=1; a valid bound for any L),
+    likewise the upper cell's maximum.
 
     Note:
 
-        - map number: M
-        - strip number: N
+        - strip number: n
         - pixel number per strip: S
         - embedding tag dimension: L
 
     Args:
-        heat (Tensor): Heatmaps cut in strips in shape (M, N, S)
-        tag (Tensor): Tag maps cut in strips in shape (M, N, L, S)
+        heat (Tensor): Strips of heatmaps in shape (n, S)
+        tag (Tensor): Their tags in shape (n, L, S)
+        strip_min (Tensor): Their tag minima in shape (n, L)
+        strip_max (Tensor): Their tag maxima in shape (n, L)
 
     Returns:
         tuple:
-        - heat_max (Tensor): Cell heat maxima in shape (M, 2*N); cells c
-            and c + N cover strip c
-        - tag_min (Tensor): Cell tag minima in shape (M, 2*N, L)
-        - tag_max (Tensor): Cell tag maxima in shape (M, 2*N, L)
+        - heat_low (Tensor): The lower cells' heat maxima in shape (n, )
+        - heat_high (Tensor): The upper cells' heat maxima in shape (n, )
+        - tag_max_low (Tensor): The lower cells' tag maxima in shape
+            (n, L)
+        - tag_min_high (Tensor): The upper cells' tag minima in shape
+            (n, L)
     """
-    strip_min = tag.amin(dim=-1)
-    strip_max = tag.amax(dim=-1)
-    if tag.shape[2] == 1:
-        keys = tag[:, :, 0]
+    if tag.shape[1] == 1:
+        keys = tag[:, 0]
         middle = (strip_min + strip_max) / 2
     else:
-        keys = tag.sum(dim=2)
-        middle = (keys.amin(dim=-1) + keys.amax(dim=-1))[:, :, None] / 2
+        keys = tag.sum(dim=1)
+        middle = (
+            keys.amin(dim=-1, keepdim=True) + keys.amax(dim=-1, keepdim=True)
+        ) / 2
     offsets = keys - middle
     above = offsets.clamp(min=0)
     below = above - offsets
@@ -92,30 +108,19 @@ def _cell_bounds(heat: Tensor, tag: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     # out of a cell by adding its excess (deficit) times EXCLUDED to its
     # values, an arithmetic mask about 10x faster than torch's CPU where().
     # A pixel only slightly pushed out loosens the bounds but never breaks
-    # them. The lower cell's tag minimum is the strip's (for L=1; a valid
-    # bound for any L), likewise the upper cell's maximum.
-    heat_max = torch.cat(
-        [
-            torch.sub(heat, above, alpha=EXCLUDED).amax(dim=-1),
-            torch.sub(heat, below, alpha=EXCLUDED).amax(dim=-1),
-        ],
-        dim=1,
+    # them.
+    heat_low = torch.sub(heat, above, alpha=EXCLUDED).amax(dim=-1)
+    heat_high = torch.sub(heat, below, alpha=EXCLUDED).amax(dim=-1)
+    if tag.shape[1] == 1:
+        tag, above, below = keys[:, None], above[:, None], below[:, None]
+    else:
+        above, below = above[:, None], below[:, None]
+    return (
+        heat_low,
+        heat_high,
+        torch.sub(tag, above, alpha=EXCLUDED).amax(dim=-1),
+        torch.add(tag, below, alpha=EXCLUDED).amin(dim=-1),
     )
-    tag_min = torch.cat(
-        [
-            strip_min,
-            torch.add(tag, below[:, :, None], alpha=EXCLUDED).amin(dim=-1),
-        ],
-        dim=1,
-    )
-    tag_max = torch.cat(
-        [
-            torch.sub(tag, above[:, :, None], alpha=EXCLUDED).amax(dim=-1),
-            strip_max,
-        ],
-        dim=1,
-    )
-    return heat_max, tag_min, tag_max
 
 
 def chunk_length(device: torch.device, item_elements: int) -> int:
@@ -134,6 +139,81 @@ def chunk_length(device: torch.device, item_elements: int) -> int:
     if device.type == 'cpu':
         return max(1, CPU_CHUNK_ELEMENTS // item_elements)
     return max(1, DEVICE_CHUNK_ELEMENTS // item_elements)
+
+
+def _strip_rows(
+    heatmaps: Tensor, tags: Tensor, num_tag_dims: int
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """Cut every map, flattened in raster order, in strips of
+    ``FILL_STRIP`` pixels.
+
+    Padding pixels get heat -inf, hence cost +inf, and the tag of the last
+    pixel, which keeps the tag boxes of the last strip valid.
+
+    Args:
+        heatmaps (Tensor): Heatmaps in shape (B, K, H, W)
+        tags (Tensor): Tag maps in shape (B, K*L, H, W)
+        num_tag_dims (int): The tag dimension L
+
+    Returns:
+        tuple:
+        - heat_rows (Tensor): Strips of the maps ``b*K + k`` in shape
+            (M*N, S), a view when no padding is needed
+        - tag_rows (Tensor): Their tags in shape (M*N, L, S), a view when
+            L == 1 and no padding is needed
+        - tag_pixels (Tensor): Their tags pixel-major in shape
+            (M*N, S, L), a view when L == 1 and no padding is needed
+    """
+    B, K, H, W = heatmaps.shape
+    L = num_tag_dims
+    num_maps = B * K
+    size = FILL_STRIP
+    num_strips = -(-H * W // size)
+    pad = num_strips * size - H * W
+    heat = heatmaps.reshape(num_maps, H * W)
+    tag = tags.view(B, L, K, H * W).transpose(1, 2).reshape(num_maps, L, -1)
+    if pad:
+        heat = F.pad(heat, (0, pad), value=float('-inf'))
+        tag = torch.cat([tag, tag[:, :, -1:].expand(-1, -1, pad)], 2)
+    tag_rows = tag.view(num_maps, L, num_strips, size).transpose(1, 2)
+    return (
+        heat.reshape(-1, size),
+        tag_rows.reshape(-1, L, size),
+        tag.transpose(1, 2).reshape(-1, size, L),
+    )
+
+
+def _peak_upper_bounds(*inputs: Tensor) -> Tensor:
+    """The least cost of each pair at the heatmap peaks of its map, a cost
+    its optimum does not exceed.
+
+    Args:
+        inputs (Tensor): The arguments of :func:`search_fill_pixels`
+
+    Returns:
+        Tensor: The upper bound of each pair in shape (P, )
+    """
+    heatmaps, tags, pair_maps, pair_tags, cand_pixels = inputs
+    B, K, H, W = heatmaps.shape
+    L = pair_tags.shape[1]
+    cand_pixels = cand_pixels.reshape(B * K, -1)
+    cand_heat = heatmaps.reshape(B * K, H * W).gather(1, cand_pixels)
+    cand_tags = (
+        tags.view(B, L, K, H * W)
+        .transpose(1, 2)
+        .reshape(B * K, L, -1)
+        .gather(2, cand_pixels[:, None].expand(-1, L, -1))
+        .transpose(1, 2)
+    )
+    return (
+        _tag_distance(
+            cand_tags.index_select(0, pair_maps) - pair_tags[:, None]
+        )
+        .round_()
+        .mul_(100)
+        .sub_(cand_heat.index_select(0, pair_maps))
+        .amin(dim=1)
+    )
 
 
 def search_fill_pixels(
@@ -167,8 +247,8 @@ def search_fill_pixels(
         - heatmap size: [W, H]
 
     Args:
-        heatmaps (Tensor): Heatmaps in shape (B, K, H, W)
-        tags (Tensor): Tag maps in shape (B, K*L, H, W)
+        heatmaps (Tensor): Finite heatmaps in shape (B, K, H, W)
+        tags (Tensor): Finite tag maps in shape (B, K*L, H, W)
         pair_maps (Tensor): The map ``b*K + k`` of each pair in shape (P, )
         pair_tags (Tensor): The tag of each pair in shape (P, L)
         cand_pixels (Tensor): Flat positions y*W+x of pixels of each map
@@ -177,34 +257,51 @@ def search_fill_pixels(
     Returns:
         Tensor: The flat position y*W+x of each pair's pixel in shape (P, )
     """
-    B, K, H, W = heatmaps.shape
-    L = pair_tags.shape[1]
-    device = heatmaps.device
-    num_maps = B * K
-    # (M, H*W) heatmaps and (M, L, H*W) tag maps: views when L == 1.
-    heatmaps = heatmaps.reshape(num_maps, H * W)
-    tags = tags.view(B, L, K, H * W).transpose(1, 2).reshape(num_maps, L, -1)
-    cand_pixels = cand_pixels.reshape(num_maps, -1)
-    cand_heat = heatmaps.gather(1, cand_pixels)
-    cand_tags = tags.gather(
-        2, cand_pixels[:, None].expand(-1, L, -1)
-    ).transpose(1, 2)
+    if pair_tags.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.long, device=heatmaps.device)
+    inputs = (heatmaps, tags, pair_maps, pair_tags, cand_pixels)
+    if heatmaps.device.type == 'cpu' and all(
+        values.dtype == torch.float32 for values in (heatmaps, tags, pair_tags)
+    ):
+        # imported here: the CPU module reads this one's constants
+        from .fill_search_cpu import search_on_cpu
 
-    size = FILL_STRIP
-    num_strips = -(-H * W // size)
-    pad = num_strips * size - H * W
-    if pad:
-        # Padding pixels get heat -inf, hence cost +inf, and the tag of the
-        # last pixel, which keeps the tag boxes of the last strip valid.
-        heatmaps = F.pad(heatmaps, (0, pad), value=float('-inf'))
-        tags = torch.cat([tags, tags[:, :, -1:].expand(-1, -1, pad)], 2)
-    # Strips as rows, gathered whole to search them (far faster than pixel
-    # by pixel): heat (M*N, S), tags (M*N, L, S) to bound them and
-    # pixel-major (M*N, S, L) to search them, all views when L == 1.
-    heat_rows = heatmaps.reshape(-1, size)
-    tag_rows = tags.view(num_maps, L, num_strips, size).transpose(1, 2)
-    tag_rows = tag_rows.reshape(-1, L, size)
-    tag_strips = tags.transpose(1, 2).reshape(-1, size, L)
+        return search_on_cpu(*(values.detach() for values in inputs))
+    return _search_on_device(
+        _strip_rows(heatmaps, tags, pair_tags.shape[1]),
+        heatmaps.shape,
+        pair_maps,
+        pair_tags,
+        _peak_upper_bounds(*inputs),
+    )
+
+
+def _search_on_device(
+    rows: Tuple[Tensor, Tensor, Tensor],
+    shape: torch.Size,
+    pair_maps: Tensor,
+    pair_tags: Tensor,
+    upper: Tensor,
+) -> Tensor:
+    """The search with torch alone, for maps on a device other than the
+    CPU: the bounds of every pair against every cell of its map.
+
+    Args:
+        rows (tuple): The strips of :func:`_strip_rows`
+        shape (torch.Size): The heatmaps' shape (B, K, H, W)
+        pair_maps, pair_tags: As in :func:`search_fill_pixels`
+        upper (Tensor): The pairs' bounds of :func:`_peak_upper_bounds`
+
+    Returns:
+        Tensor: As :func:`search_fill_pixels`
+    """
+    heat_rows, tag_rows, tag_pixels = rows
+    B, K, H, W = shape
+    L = pair_tags.shape[1]
+    device = heat_rows.device
+    num_maps = B * K
+    size = heat_rows.shape[1]
+    num_strips = heat_rows.shape[0] // num_maps
     steps = torch.arange(size, device=device, dtype=torch.float32)
 
     # One cell per strip, tight for the many strips whose tags all lie
@@ -233,15 +330,18 @@ def search_fill_pixels(
     )
     row_chunk = chunk_length(device, size * (L + 1))
     for start in range(0, len(mixed), row_chunk):
-        rows = mixed[start : start + row_chunk]
-        split = _cell_bounds(
-            heat_rows.index_select(0, rows)[None],
-            tag_rows.index_select(0, rows)[None],
+        strips = mixed[start : start + row_chunk]
+        heat_low, heat_high, tag_max_low, tag_min_high = _split_strips(
+            *(
+                values.index_select(0, strips)
+                for values in (heat_rows, tag_rows, strip_min, strip_max)
+            )
         )
-        cells = lower_cells[start : start + row_chunk]
-        cells = torch.cat([cells, cells + num_strips])
-        for bound, values in zip((heat_max, tag_min, tag_max), split):
-            bound[cells] = values[0]
+        lower = lower_cells[start : start + row_chunk]
+        heat_max[lower] = heat_low
+        heat_max[lower + num_strips] = heat_high
+        tag_max[lower] = tag_max_low
+        tag_min[lower + num_strips] = tag_min_high
     heat_max = heat_max.view(num_maps, -1)
     tag_min = tag_min.view(num_maps, -1, L)
     tag_max = tag_max.view(num_maps, -1, L)
@@ -256,40 +356,34 @@ def search_fill_pixels(
     for start in range(0, num_pairs, pair_chunk):
         maps = pair_maps[start : start + pair_chunk]
         centers = pair_tags[start : start + pair_chunk, None, :]
-        upper = (
-            _tag_distance(cand_tags.index_select(0, maps) - centers).round()
-            * 100
-            - cand_heat.index_select(0, maps)
-        ).amin(dim=1)
         gaps = torch.maximum(
             tag_min.index_select(0, maps) - centers,
             centers - tag_max.index_select(0, maps),
         ).clamp_(min=0)
-        # The slack keeps the bound below every pixel's cost despite
-        # rounding differences between the two norm evaluations.
         lower = (
             _tag_distance(gaps)
-            .mul_(1 - 1e-5)
+            .mul_(_GAP_SHRINK)
             .round_()
             .mul_(100)
             .sub_(heat_max.index_select(0, maps))
         )
         lower = torch.minimum(lower[:, :num_strips], lower[:, num_strips:])
         pair_idx, strip_idx = torch.nonzero(
-            lower <= upper[:, None] + 1e-3, as_tuple=True
+            lower <= upper[start : start + pair_chunk, None] + _UPPER_MARGIN,
+            as_tuple=True,
         )
         for part in range(0, pair_idx.numel(), strip_chunk):
             pairs = pair_idx[part : part + strip_chunk] + start
             strips = strip_idx[part : part + strip_chunk]
-            rows = pair_maps.index_select(0, pairs) * num_strips + strips
+            found = pair_maps.index_select(0, pairs) * num_strips + strips
             costs = (
                 _tag_distance(
-                    tag_strips.index_select(0, rows)
+                    tag_pixels.index_select(0, found)
                     - pair_tags.index_select(0, pairs)[:, None]
                 )
                 .round_()
                 .mul_(100)
-                .sub_(heat_rows.index_select(0, rows))
+                .sub_(heat_rows.index_select(0, found))
             )
             strip_best = costs.amin(dim=1)
             # The first step at the strip's best cost: costs above it push

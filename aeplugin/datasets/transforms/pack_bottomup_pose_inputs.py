@@ -9,12 +9,13 @@ class PackBottomupPoseInputs(PackPoseInputs):
 
     mmpose's ``PackPoseInputs`` packs only the keys of one mapping table per
     destination: the codec's table when ``GenerateTarget`` passed one, its
-    own otherwise. Neither fits AE: its own ``label_mapping_table`` lacks
-    ``keypoint_indices`` (mmpose's ``AssociativeEmbedding`` codec declares
-    no table, so the indices the tag loss needs are silently dropped), and a
-    codec's ``field_mapping_table`` knows only what the codec encodes, so it
-    drops the ``heatmap_mask`` that :class:`BottomupCrowdMask` adds. This
-    subclass packs the union of both tables, the codec's entries winning.
+    own otherwise. Its own ``label_mapping_table`` lacks ``keypoint_indices``
+    (mmpose's ``AssociativeEmbedding`` codec declares no table, so the
+    indices the tag loss needs are silently dropped), and a codec's tables
+    may not name the ``heatmap_mask`` that :class:`BottomupCrowdMask` adds
+    (``BottomupGrouping``'s do). This subclass packs the union of both
+    tables, the codec's entries winning, so it keeps every target whatever
+    the codec declares.
 
     Each packed sample holds (N people, K keypoints, [W, H] heatmap size):
 

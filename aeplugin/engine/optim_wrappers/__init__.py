@@ -1,3 +1,4 @@
+from .bf16_optim_wrapper import BF16OptimWrapper
 from .finite_loss_optim_wrapper import (
     FiniteLossAmpOptimWrapper,
     FiniteLossCheck,
@@ -5,6 +6,7 @@ from .finite_loss_optim_wrapper import (
 )
 
 __all__ = [
+    'BF16OptimWrapper',
     'FiniteLossAmpOptimWrapper',
     'FiniteLossCheck',
     'FiniteLossOptimWrapper',

@@ -4,6 +4,7 @@ from .mpii_multi_person_metric import (
     format_mpii_table,
     head_size_notes,
     load_mpii_predictions,
+    unpredicted_images_note,
 )
 from .mpii_multi_person_protocol import (
     assign_predictions,
@@ -21,5 +22,6 @@ __all__ = [
     'head_size_notes',
     'head_sizes',
     'load_mpii_predictions',
+    'unpredicted_images_note',
     'voc_ap',
 ]

@@ -131,10 +131,12 @@ def evaluate_mpii_prediction_file(
     predictions: Union[str, os.PathLike, Sequence[dict]],
     subset: Optional[str] = None,
     threshold: float = PCKH_THRESHOLD,
+    count_unpredicted_images: bool = True,
 ) -> Dict:
     """Score a prediction file against MPII annotations (either layout of
     :func:`load_mpii_multi_person`): every annotated image counts, images
-    without predictions with all their joints missed.
+    without predictions with all their joints missed (unless
+    ``count_unpredicted_images=False``).
 
     Args:
         ann (str | PathLike | Sequence[dict]): Annotations
@@ -143,6 +145,9 @@ def evaluate_mpii_prediction_file(
         subset (str, optional): ``'train'`` / ``'val'`` of the per-person
             layout. Defaults to ``None`` (all)
         threshold (float): PCKh threshold. Defaults to 0.5
+        count_unpredicted_images (bool): ``False`` leaves out the ground
+            truth of images without any predicted person, as
+            ``evaluateAP.m``. Defaults to ``True``
 
     Returns:
         dict: The result of :func:`evaluate_mpii_multi_person`
@@ -151,7 +156,9 @@ def evaluate_mpii_prediction_file(
     preds = load_mpii_predictions(
         predictions, [gt['image'] for gt in ground_truth]
     )
-    return evaluate_mpii_multi_person(ground_truth, preds, threshold)
+    return evaluate_mpii_multi_person(
+        ground_truth, preds, threshold, count_unpredicted_images
+    )
 
 
 def format_mpii_table(table: Dict[str, float]) -> str:
@@ -170,6 +177,31 @@ def format_mpii_table(table: Dict[str, float]) -> str:
             '|' + ' --- |' * len(TABLE_KEYS),
             '| ' + ' | '.join(f'{table[k]:.1f}' for k in TABLE_KEYS) + ' |',
         ]
+    )
+
+
+def unpredicted_images_note(result: Dict) -> Optional[str]:
+    """How images without any predicted person were scored, ``None`` when
+    every image with ground truth has a prediction.
+
+    Args:
+        result (dict): The result of :func:`evaluate_mpii_multi_person`,
+            which says (``count_unpredicted_images``) how they were scored
+    """
+    count = result['num_unpredicted_images']
+    if not count:
+        return None
+    images = f'no person is predicted in {count} annotated image' + (
+        's' if count > 1 else ''
+    )
+    if result['count_unpredicted_images']:
+        return (
+            f'{images}: their joints count as misses (evaluateAP.m leaves '
+            'them out; count_unpredicted_images=False does so)'
+        )
+    return (
+        f'{images}: their ground truth is left out, as evaluateAP.m does '
+        '(count_unpredicted_images=False)'
     )
 
 
@@ -241,6 +273,12 @@ class MpiiMultiPersonMetric(BaseMetric):
         subset (str, optional): ``'train'`` / ``'val'`` of ``ann_file``'s
             per-person layout. Defaults to ``None``
         threshold (float): PCKh threshold in head sizes. Defaults to 0.5
+        count_unpredicted_images (bool): Whether the ground truth of an
+            image without any predicted person counts, as misses (the
+            definition of AP). ``False`` leaves it out as the official
+            ``evaluateAP.m`` does, for numbers comparable with published
+            ones (see ``mpii_multi_person_protocol.py``). Defaults to
+            ``True``
         collect_device (str): ``'cpu'`` or ``'gpu'``, to gather results
             across ranks. Defaults to ``'cpu'``
         prefix (str, optional): Metric name prefix. Defaults to ``'mpii'``
@@ -253,6 +291,7 @@ class MpiiMultiPersonMetric(BaseMetric):
         ann_file: Optional[str] = None,
         subset: Optional[str] = None,
         threshold: float = PCKH_THRESHOLD,
+        count_unpredicted_images: bool = True,
         collect_device: str = 'cpu',
         prefix: Optional[str] = None,
     ) -> None:
@@ -262,6 +301,7 @@ class MpiiMultiPersonMetric(BaseMetric):
         if subset is not None and ann_file is None:
             raise ValueError('subset selects from ann_file, which is None')
         self.threshold = threshold
+        self.count_unpredicted_images = count_unpredicted_images
         self.ground_truth = None
         if ann_file is not None:
             self.ground_truth = {
@@ -329,9 +369,15 @@ class MpiiMultiPersonMetric(BaseMetric):
             for name, r in by_image.items()
         ]
         evaluation = evaluate_mpii_multi_person(
-            ground_truth, list(by_image.values()), self.threshold
+            ground_truth,
+            list(by_image.values()),
+            self.threshold,
+            self.count_unpredicted_images,
         )
         for note in head_size_notes(evaluation):
+            print_log(note, logger='current', level=logging.WARNING)
+        note = unpredicted_images_note(evaluation)
+        if note is not None:
             print_log(note, logger='current', level=logging.WARNING)
         print_log(
             f'MPII multi-person AP on {len(by_image)} images:\n'

@@ -15,6 +15,15 @@ misses. Per joint type, all predicted joints of all images are ranked by
 score (stable, in image then prediction order for ties) and scored with the
 VOC AP (area under the precision envelope).
 
+Images for which no person is predicted: their labelled ground-truth joints
+are misses (they count in recall's denominator). ``evaluateAP.m`` leaves
+them out: ``assignGTmulti.m`` marks a ground-truth joint (``hasGT``) only
+inside its loop over the predicted people of an image, so an image without
+any predicted person adds no ground truth, and a method that predicts nobody
+in its hard images scores higher than by this definition.
+``count_unpredicted_images=False`` does as the toolkit, to compare with
+published numbers.
+
 As the toolkit, 14 joints are scored: pelvis and thorax are not. The table
 columns average left and right (``Head`` averages upper neck and head top)
 and ``mAP`` is the mean of the 14 joint APs.
@@ -210,6 +219,7 @@ def evaluate_mpii_multi_person(
     ground_truth: Sequence[Mapping],
     predictions: Sequence[Optional[Mapping]],
     threshold: float = PCKH_THRESHOLD,
+    count_unpredicted_images: bool = True,
 ) -> Dict:
     """Score predictions of a set of images with the MPII multi-person AP.
 
@@ -228,6 +238,10 @@ def evaluate_mpii_multi_person(
             ``keypoint_scores`` (P, K); ``None`` for an image without
             predictions
         threshold (float): PCKh threshold in head sizes. Defaults to 0.5
+        count_unpredicted_images (bool): Whether the ground truth of an
+            image without any predicted person counts (as misses). ``False``
+            leaves it out, as ``evaluateAP.m`` does (see the module
+            docstring). Defaults to ``True``
 
     Returns:
         dict:
@@ -237,6 +251,10 @@ def evaluate_mpii_multi_person(
         - ``table`` (dict): ``Head``, ``Shoulder``, ``Elbow``, ``Wrist``,
           ``Hip``, ``Knee``, ``Ankle``, ``mAP`` in percent
         - ``num_people`` (int): ground-truth people scored
+        - ``num_unpredicted_images`` (int): images with ground-truth people
+          but no predicted person (scored as misses, or left out with
+          ``count_unpredicted_images=False``)
+        - ``count_unpredicted_images`` (bool): the argument
         - ``num_head_fallback`` (int): people whose head size came from
           their head joints
         - ``num_unscorable`` (int): people with labelled joints but no head
@@ -251,15 +269,19 @@ def evaluate_mpii_multi_person(
     scores = {k: [] for k in joints}
     labels = {k: [] for k in joints}
     num_gt = dict.fromkeys(joints, 0)
-    num_people = num_fallback = num_unscorable = 0
+    num_people = num_fallback = num_unscorable = num_unpredicted = 0
     num_joints = len(MPII_JOINT_NAMES)
     for image, (gt, pred) in enumerate(zip(ground_truth, predictions)):
         visible = np.asarray(gt['keypoints_visible']) > 0
+        has_joints = visible[:, joints].any(-1)
+        unpredicted = pred is None or len(pred['keypoints']) == 0
+        num_unpredicted += int(unpredicted and has_joints.any())
+        if unpredicted and not count_unpredicted_images:
+            continue
         sizes, fallback = head_sizes(
             gt['keypoints'], visible, gt['head_boxes']
         )
         scorable = np.isfinite(sizes) & (sizes > 0)
-        has_joints = visible[:, joints].any(-1)
         num_unscorable += int((has_joints & ~scorable).sum())
         num_people += int((has_joints & scorable).sum())
         num_fallback += int((has_joints & scorable & fallback).sum())
@@ -267,7 +289,7 @@ def evaluate_mpii_multi_person(
         gt_visible = visible[scorable][:, joints]
         for k, count in zip(joints, gt_visible.sum(0)):
             num_gt[k] += int(count)
-        if pred is None or len(pred['keypoints']) == 0:
+        if unpredicted:
             continue
         pred_keypoints = np.asarray(pred['keypoints'], np.float64)
         pred_scores = np.asarray(pred['keypoint_scores'], np.float64)
@@ -313,6 +335,8 @@ def evaluate_mpii_multi_person(
         joint_ap=joint_ap,
         table=table,
         num_people=num_people,
+        num_unpredicted_images=num_unpredicted,
+        count_unpredicted_images=count_unpredicted_images,
         num_head_fallback=num_fallback,
         num_unscorable=num_unscorable,
     )

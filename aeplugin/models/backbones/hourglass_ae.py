@@ -353,8 +353,7 @@ class HourglassAE(BaseBackbone):
         >>> from aeplugin.models.backbones import HourglassAE
         >>> model = HourglassAE(num_stacks=2, feat_channels=32, increase=16,
         ...                     depth=2)
-        >>> model.eval()
-        >>> outputs = model(torch.rand(1, 3, 64, 64))
+        >>> outputs = model.eval()(torch.rand(1, 3, 64, 64))
         >>> [tuple(output.shape) for output in outputs]
         [(1, 34, 16, 16), (1, 34, 16, 16)]
     """
@@ -437,6 +436,13 @@ class HourglassAE(BaseBackbone):
                 for index in range(num_stacks)
             ]
         )
+
+    def train(self, mode: bool = True) -> 'HourglassAE':
+        """Set the training mode and return the module, as ``nn.Module``
+        does (mmpose's ``BaseBackbone.train`` returns ``None``, which also
+        breaks ``eval()`` and chains like ``model.to(device).train()``)."""
+        super().train(mode)
+        return self
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """Predict with every stack.

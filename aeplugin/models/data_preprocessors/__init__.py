@@ -1,3 +1,4 @@
+from .bottomup_data_preprocessor import BottomupDataPreprocessor
 from .multiscale_pose_data_preprocessor import MultiScalePoseDataPreprocessor
 
-__all__ = ['MultiScalePoseDataPreprocessor']
+__all__ = ['BottomupDataPreprocessor', 'MultiScalePoseDataPreprocessor']

@@ -1,3 +1,4 @@
+import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -16,6 +17,28 @@ from torch import Tensor
 from aeplugin.registry import MODELS
 
 OptIntSeq = Optional[Sequence[int]]
+MISSING_MASK_OPTIONS = ('warn', 'error', 'ignore')
+MISSING_MASK_HINT = (
+    'add BottomupCrowdMask after GenerateTarget in the training pipeline '
+    "(it writes `heatmap_mask`; mmpose's PackPoseInputs packs it through "
+    "the BottomupGrouping codec's field table), or set the head's "
+    "missing_mask='ignore' for data without crowds"
+)
+# test_cfg options of mmpose's head that move maps by a fixed offset: the
+# replacement each message names
+REFUSED_TEST_CFG = dict(
+    shift_heatmap=(
+        'leave it out (or False): with flip_test the flipped pass is already '
+        'resampled exactly onto the original one, (stride - 1) / stride '
+        "heatmap pixels where mmpose's shift moves a whole pixel (see "
+        'AssociativeEmbeddingHead._align)'
+    ),
+    align_corners=(
+        "leave it out (or False): maps are resampled in the codec's pixel "
+        'convention; for corner-aligned maps set use_udp=True in the codec '
+        '(the decoder), which the resampling then follows'
+    ),
+)
 
 
 @MODELS.register_module()
@@ -31,13 +54,18 @@ class AssociativeEmbeddingHead(HeatmapHead):
       per-stack maps) and all stacks are supervised; with layers, it maps the
       last feature of any backbone (HRNet, ResNet) to one prediction.
     - ``loss()`` takes per-image keypoint indices of any length (0 people
-      included) and an optional ignore mask; no instance-level weights are
+      included) and the ignore mask (a batch without one warns once, see
+      ``missing_mask``); no instance-level weights are
       fed to the heatmap loss (mmpose passes (sum N, K) weights to a loss
       that expects (B, K)).
     - ``predict()`` concatenates the tags of every flip and scale (mmpose
       keeps only the original scale's) and resamples every pass onto one
       grid without the sub-pixel offsets of ``F.interpolate`` and
-      ``shift_heatmap`` (see :meth:`_align`).
+      ``shift_heatmap`` (see :meth:`_align`); ``test_cfg`` asking for
+      either stops the estimator's construction with the replacement.
+    - Defaults: no deconv layers and a tag loss weight of 1e-3 (what
+      mmpose's AE config states; its signature has SimpleBaseline's three
+      deconvs and weight 1.0), see docs/components.md.
 
     Note:
         - batch size: B
@@ -69,6 +97,14 @@ class AssociativeEmbeddingHead(HeatmapHead):
             Defaults to ``AELoss`` with ``loss_weight=1e-3`` (paper)
         decoder (dict, optional): Codec used by ``predict()``
         init_cfg (dict, optional): Initialization config
+        missing_mask (str): What ``loss()`` does with a batch whose samples
+            (some or all) carry no ``heatmap_mask``, i.e. whose pipeline
+            lacks ``BottomupCrowdMask``: crowds and unlabelled people would
+            train as background. ``'warn'`` warns once (naming the
+            transform to add) and trains those samples unmasked,
+            ``'error'`` raises a ``ValueError``, ``'ignore'`` trains them
+            unmasked without a word (data without crowds). Defaults to
+            ``'warn'``
     """
 
     def __init__(
@@ -87,7 +123,13 @@ class AssociativeEmbeddingHead(HeatmapHead):
         tag_loss: ConfigType = dict(type='AELoss', loss_weight=1e-3),
         decoder: OptConfigType = None,
         init_cfg: OptConfigType = None,
+        missing_mask: str = 'warn',
     ):
+        if missing_mask not in MISSING_MASK_OPTIONS:
+            raise ValueError(
+                f'missing_mask must be one of {MISSING_MASK_OPTIONS}, got '
+                f'{missing_mask!r}'
+            )
         out_channels = (
             num_keypoints * (1 + tag_dim)
             if tag_per_keypoint
@@ -124,6 +166,32 @@ class AssociativeEmbeddingHead(HeatmapHead):
         self.stack_loss_weights = (
             None if stack_loss_weights is None else list(stack_loss_weights)
         )
+        self.missing_mask = missing_mask
+        self._warned_missing_mask = False
+
+    @property
+    def test_cfg(self) -> dict:
+        """The estimator's ``test_cfg``: mmpose's ``BasePoseEstimator``
+        hands it to its head when it builds it, so options this head refuses
+        (:data:`REFUSED_TEST_CFG`) stop the model's construction."""
+        return self.__dict__.get('_test_cfg', {})
+
+    @test_cfg.setter
+    def test_cfg(self, test_cfg: ConfigType) -> None:
+        self._check_test_cfg(test_cfg)
+        self._test_cfg = test_cfg
+
+    @staticmethod
+    def _check_test_cfg(test_cfg: ConfigType) -> None:
+        """Refuse mmpose's ``shift_heatmap`` and ``align_corners``, naming
+        what to use instead."""
+        for option, instead in REFUSED_TEST_CFG.items():
+            if test_cfg.get(option, False):
+                raise ValueError(
+                    f"test_cfg {option}=True is not supported by aeplugin's "
+                    f"AssociativeEmbeddingHead: {instead}. mmpose's head "
+                    "(type='mmpose.AssociativeEmbeddingHead') takes it"
+                )
 
     def forward_stacks(self, feats: Features) -> List[Tuple[Tensor, Tensor]]:
         """Every supervised prediction, split into heatmaps and tags.
@@ -162,14 +230,19 @@ class AssociativeEmbeddingHead(HeatmapHead):
     def loss(
         self,
         feats: Features,
-        batch_data_samples: OptSampleList,
+        batch_data_samples: Union[OptSampleList, dict],
         train_cfg: ConfigType = {},
     ) -> dict:
         """Heatmap and tag losses summed over the supervised stacks.
 
-        Each data sample holds ``gt_fields.heatmaps`` (K, H, W), optionally
-        ``gt_fields.heatmap_mask`` ((1,) H, W; 0 where the loss is ignored)
-        and ``gt_instance_labels.keypoint_indices`` (N, K, 2).
+        ``batch_data_samples`` is either a list of data samples, each with
+        ``gt_fields.heatmaps`` (K, H, W), ``gt_fields.heatmap_mask``
+        ((1,) H, W; 0 where the loss is ignored) and
+        ``gt_instance_labels.keypoint_indices`` (N, K, 2); or the batch
+        tensors of :func:`bottomup_collate` (a dict with ``heatmaps``
+        (B, K, H, W), ``heatmap_mask`` (B, 1, H, W) and
+        ``keypoint_indices`` (B, N, K, 2)), which are used as they are.
+        Without the mask, ``missing_mask`` says what happens.
 
         Returns:
             dict: ``loss_kpt``, ``loss_pull`` and ``loss_push`` (scalars)
@@ -198,35 +271,87 @@ class AssociativeEmbeddingHead(HeatmapHead):
         )
 
     def _targets(
-        self, batch_data_samples: OptSampleList, pred_heatmaps: Tensor
-    ) -> Tuple[Tensor, Optional[Tensor], List[Tensor]]:
+        self,
+        batch_data_samples: Union[OptSampleList, dict],
+        pred_heatmaps: Tensor,
+    ) -> Tuple[Tensor, Optional[Tensor], Union[List[Tensor], Tensor]]:
         """Stack the targets of a batch and check them against the output.
 
         Returns:
             tuple:
             - gt_heatmaps (Tensor): (B, K, H, W)
             - masks (Tensor | None): (B, 1, H, W) float, or ``None``
-            - keypoint_indices (List[Tensor]): B tensors (N_i, K, 2)
+            - keypoint_indices (List[Tensor] | Tensor): B tensors
+              (N_i, K, 2), or one (B, N, K, 2) from batched targets
         """
         K = self.num_keypoints
         H, W = pred_heatmaps.shape[-2:]
         device = pred_heatmaps.device
-        gt_heatmaps = torch.stack(
-            [d.gt_fields.heatmaps for d in batch_data_samples]
-        ).to(device)
+        if isinstance(batch_data_samples, dict):
+            gt_heatmaps = batch_data_samples['heatmaps']
+            masks = batch_data_samples.get('heatmap_mask')
+            keypoint_indices = batch_data_samples['keypoint_indices']
+            missing = None
+            if masks is None:
+                missing = 'the batch tensors hold no heatmap_mask'
+        else:
+            gt_heatmaps, masks, keypoint_indices = self._stack_targets(
+                batch_data_samples, device
+            )
+            num_missing = sum(
+                'heatmap_mask' not in d.gt_fields for d in batch_data_samples
+            )
+            missing = num_missing and (
+                f'{num_missing} of {len(batch_data_samples)} data samples '
+                'have no gt_fields.heatmap_mask'
+            )
         if gt_heatmaps.shape[1:] != (K, H, W):
             raise ValueError(
                 f'target heatmaps are {tuple(gt_heatmaps.shape[1:])} but the '
                 f'head predicts ({K}, {H}, {W}): check the codec heatmap_size '
                 'against the input size and the backbone stride'
             )
-        if all('heatmap_mask' in d.gt_fields for d in batch_data_samples):
+        if missing:
+            self._missing_mask(missing)
+        if masks is not None:
+            masks = masks.to(pred_heatmaps.dtype)
+        return gt_heatmaps, masks, keypoint_indices
+
+    def _missing_mask(self, what: str) -> None:
+        """Apply ``missing_mask`` to a batch without (every) mask."""
+        if self.missing_mask == 'ignore':
+            return
+        message = (
+            f'{type(self).__name__}: {what}, so crowds and unlabelled people '
+            f'train as background: {MISSING_MASK_HINT}'
+        )
+        if self.missing_mask == 'error':
+            raise ValueError(message)
+        if not self._warned_missing_mask:
+            self._warned_missing_mask = True
+            warnings.warn(message, UserWarning, stacklevel=3)
+
+    @staticmethod
+    def _stack_targets(
+        batch_data_samples: OptSampleList, device: torch.device
+    ) -> Tuple[Tensor, Optional[Tensor], List[Tensor]]:
+        """The targets of a list of data samples, stacked on ``device``:
+        heatmaps (B, K, H, W), masks (B, 1, H, W) (all ones for a sample
+        without one) or ``None`` when no sample has one, and B keypoint
+        indices (N_i, K, 2)."""
+        gt_heatmaps = torch.stack(
+            [d.gt_fields.heatmaps for d in batch_data_samples]
+        ).to(device)
+        H, W = gt_heatmaps.shape[-2:]
+        if any('heatmap_mask' in d.gt_fields for d in batch_data_samples):
             masks = torch.stack(
                 [
-                    torch.as_tensor(d.gt_fields.heatmap_mask).reshape(1, H, W)
+                    torch.as_tensor(
+                        d.gt_fields.get('heatmap_mask', torch.ones(H, W))
+                    ).reshape(1, H, W)
                     for d in batch_data_samples
                 ]
-            ).to(device=device, dtype=pred_heatmaps.dtype)
+            ).to(device=device, dtype=torch.float32)
         else:
             masks = None
         keypoint_indices = []
@@ -261,7 +386,8 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 before decoding) and ``output_heatmaps``; every pass is
                 resampled onto the output grid with the codec's pixel
                 convention (:meth:`_align`), so mmpose's ``shift_heatmap``
-                and ``align_corners`` must be left off
+                and ``align_corners`` must be left off (a ``ValueError``
+                naming the replacement, before any decoding)
 
         Returns:
             List[InstanceData] (and List[PixelData] with
@@ -270,21 +396,32 @@ class AssociativeEmbeddingHead(HeatmapHead):
             pixel data holds ``heatmaps`` (K, H, W) and ``tags``
             (S*F*L*K, H, W) for S scales and F flips
         """
+        self._check_test_cfg(test_cfg)
         flip_test = test_cfg.get('flip_test', False)
         per_scale = (
             feats if test_cfg.get('multiscale_test', False) else [feats]
         )
+        # The network sees the whole image: padding a smaller input of the
+        # batch to the largest changes every output for it.
+        img_shapes = {
+            tuple(d.metainfo['img_shape'][:2])
+            for d in batch_data_samples
+            if 'img_shape' in d.metainfo
+        }
+        padded = batch_data_samples[0].metainfo.get('batch_input_shape')
+        if len(img_shapes) > 1 or (
+            padded is not None and img_shapes and img_shapes != {tuple(padded)}
+        ):
+            raise ValueError(
+                f'a batch needs one input size: inputs of sizes '
+                f'{sorted(img_shapes)} were padded to {padded}, which changes '
+                'every output of a network that sees the whole image; batch '
+                'images of one shape (ShapeGroupedBatchSampler) or use '
+                'batch_size=1'
+            )
         size = None
         if test_cfg.get('restore_heatmap_size', False):
-            img_shapes = {
-                tuple(d.metainfo['img_shape'][:2]) for d in batch_data_samples
-            }
-            if len(img_shapes) != 1:
-                raise ValueError(
-                    'restore_heatmap_size needs one input size per batch, '
-                    f'got {sorted(img_shapes)}'
-                )
-            size = img_shapes.pop()
+            size = next(iter(img_shapes))
 
         # one (maps, flipped) pair per network pass, original scale first
         heatmap_passes, tag_passes = [], []
@@ -318,18 +455,6 @@ class AssociativeEmbeddingHead(HeatmapHead):
                     'carry `img_shape` in their metainfo'
                 )
             stride = img_shape[1] / base_size[1]
-        if test_cfg.get('shift_heatmap', False):
-            raise ValueError(
-                'shift_heatmap is not supported: the flipped pass is '
-                'resampled exactly onto the original pass (a shift of '
-                '(stride - 1) / stride heatmap pixels), see `_align`'
-            )
-        if test_cfg.get('align_corners', False):
-            raise ValueError(
-                'align_corners=True is not supported: maps are resampled '
-                'with the codec convention (heatmap pixel j at input pixel '
-                'j * stride), see `_align`'
-            )
         batch_heatmaps = torch.stack(
             [
                 self._align(maps, flipped, size, stride, udp)

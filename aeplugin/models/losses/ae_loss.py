@@ -15,8 +15,9 @@ class AELoss(nn.Module):
     of Python loops over images, people and keypoints. Two deliberate
     differences from mmpose: the push term averages over ordered pairs of
     *different* people (mmpose also sums the N self-pairs, which adds a
-    constant 1 / (N - 1)), and both terms are averaged over the images of the
-    batch (mmpose sums them, so its scale grows with the batch size).
+    constant L / (N - 1)), and both terms are averaged over the images of the
+    batch (mmpose sums them, so its scale grows with the batch size). A
+    third for L > 1 tags only, by default: see ``tag_distance``.
 
     For one image whose N people have visible keypoints, with m_n the mean
     tag of person n over its visible keypoints:
@@ -26,6 +27,14 @@ class AELoss(nn.Module):
       ``max(0, 1 - ||m_i - m_j||)`` with ``push_type='max'``
 
     Images with fewer than two people contribute 0 push; with none, 0 pull.
+
+    For L > 1, ``||.||`` is the Euclidean norm over the L dimensions
+    (``tag_distance='euclidean'``): the paper's distance of embeddings, and
+    the one the decoder groups by (``decode_tag_thr`` bounds it).
+    ``tag_distance='per_dim'`` takes mmpose's definition instead, each
+    dimension a 1-D tag: pull = mean_n mean_{k visible} mean_l
+    (t_nkl - m_nl)^2 and push sums exp(-(m_il - m_jl)^2) over the
+    dimensions. Both give the same loss for L = 1.
 
     Note:
         - batch size: B
@@ -41,6 +50,10 @@ class AELoss(nn.Module):
             0.5, as the official code
         push_type (str): ``'exp'`` (paper) or ``'max'`` (hinge on the tag
             distance). Defaults to ``'exp'``
+        tag_distance (str): How L > 1 tag dimensions combine:
+            ``'euclidean'`` (squared Euclidean norm, the paper) or
+            ``'per_dim'`` (mmpose's ``AssociativeEmbeddingLoss``; only with
+            ``push_type='exp'``). Defaults to ``'euclidean'``
     """
 
     def __init__(
@@ -48,15 +61,27 @@ class AELoss(nn.Module):
         loss_weight: float = 1.0,
         push_loss_factor: float = 0.5,
         push_type: str = 'exp',
+        tag_distance: str = 'euclidean',
     ) -> None:
         super().__init__()
         if push_type not in ('exp', 'max'):
             raise ValueError(
                 f"push_type must be 'exp' or 'max', got {push_type!r}"
             )
+        if tag_distance not in ('euclidean', 'per_dim'):
+            raise ValueError(
+                "tag_distance must be 'euclidean' or 'per_dim', got "
+                f'{tag_distance!r}'
+            )
+        if tag_distance == 'per_dim' and push_type != 'exp':
+            raise ValueError(
+                "tag_distance='per_dim' reproduces mmpose's exp push; "
+                "push_type='max' needs tag_distance='euclidean'"
+            )
         self.loss_weight = loss_weight
         self.push_loss_factor = push_loss_factor
         self.push_type = push_type
+        self.tag_distance = tag_distance
 
     def forward(
         self, tags: Tensor, keypoint_indices: Union[Sequence[Tensor], Tensor]
@@ -84,13 +109,19 @@ class AELoss(nn.Module):
             tags, keypoint_indices
         )
         B = tags.shape[0]
+        # padded (B, N, K, 2) indices keep each image's people in one row
+        padded = isinstance(keypoint_indices, Tensor)
 
         num_visible = visible.sum(dim=1)  # (P, )
         has_tags = num_visible > 0
         denom = num_visible.clamp(min=1)
         # (P, L): mean tag of each person over its visible keypoints
         means = (person_tags * visible[..., None]).sum(dim=1) / denom[:, None]
-        sq_dist = (person_tags - means[:, None]).pow(2).sum(dim=-1)
+        sq_diff = (person_tags - means[:, None]).pow(2)  # (P, K, L)
+        if self.tag_distance == 'euclidean':
+            sq_dist = sq_diff.sum(dim=-1)
+        else:
+            sq_dist = sq_diff.mean(dim=-1)
         person_pull = (sq_dist * visible).sum(dim=1) / denom  # (P, )
 
         people_per_image = tags.new_zeros(B).index_add_(
@@ -101,7 +132,12 @@ class AELoss(nn.Module):
         )
         pull = (pull_per_image / people_per_image.clamp(min=1)).mean()
 
-        push = self._push_per_image(means, has_tags, image_ids, B).mean()
+        if padded:
+            N = keypoint_indices.shape[1]
+            table, valid = means.view(B, N, -1), has_tags.view(B, N)
+        else:
+            table, valid = self._people_table(means, has_tags, image_ids, B)
+        push = self._push_per_image(table, valid).mean()
         return (
             pull * self.loss_weight,
             push * self.loss_weight * self.push_loss_factor,
@@ -128,6 +164,8 @@ class AELoss(nn.Module):
                 f'keypoint_indices holds {len(keypoint_indices)} images but '
                 f'tags hold {B}'
             )
+        if isinstance(keypoint_indices, Tensor):
+            return self._gather_padded(tags, keypoint_indices)
         indices: List[Tensor] = [
             torch.as_tensor(idx, device=tags.device).long()
             for idx in keypoint_indices
@@ -149,7 +187,6 @@ class AELoss(nn.Module):
             raise ValueError(
                 f'tags have {C} channels, not a multiple of K={K} keypoints'
             )
-        L = C // K
 
         counts = torch.tensor(
             [idx.shape[0] for idx in indices], device=tags.device
@@ -159,6 +196,43 @@ class AELoss(nn.Module):
             torch.arange(B, device=tags.device), counts
         )
         position, visible = all_idx[..., 0], all_idx[..., 1] > 0
+        self._check_positions(position, visible, image_ids, H, W)
+        return self._gather(tags, image_ids, position, visible, K)
+
+    def _gather_padded(
+        self, tags: Tensor, keypoint_indices: Tensor
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`_gather_person_tags` for padded (B, N, K, 2) indices,
+        without a host synchronisation: their positions are not checked
+        here (``bottomup_collate`` checks them on the host; a position
+        outside the map fails the gather)."""
+        B, C, H, W = tags.shape
+        if keypoint_indices.ndim != 4 or keypoint_indices.shape[-1] != 2:
+            raise ValueError(
+                'keypoint_indices must be (B, N, K, 2), got shape '
+                f'{tuple(keypoint_indices.shape)}'
+            )
+        if keypoint_indices.shape[0] != B:
+            raise ValueError(
+                f'keypoint_indices holds {keypoint_indices.shape[0]} images '
+                f'but tags hold {B}'
+            )
+        N, K = keypoint_indices.shape[1:3]
+        if C % K != 0:
+            raise ValueError(
+                f'tags have {C} channels, not a multiple of K={K} keypoints'
+            )
+        if keypoint_indices.device != tags.device:
+            keypoint_indices = keypoint_indices.to(tags.device)
+        all_idx = keypoint_indices.long().reshape(B * N, K, 2)
+        image_ids = torch.arange(B, device=tags.device).repeat_interleave(N)
+        position, visible = all_idx[..., 0], all_idx[..., 1] > 0
+        return self._gather(tags, image_ids, position, visible, K)
+
+    @staticmethod
+    def _check_positions(
+        position: Tensor, visible: Tensor, image_ids: Tensor, H: int, W: int
+    ) -> None:
         out_of_map = visible & ((position < 0) | (position >= H * W))
         if out_of_map.any():
             p, k = out_of_map.nonzero()[0].tolist()
@@ -167,22 +241,30 @@ class AELoss(nn.Module):
                 f'keypoint {k} at position {int(position[p, k])}, outside '
                 f'the {W}x{H} tag map'
             )
-        position = torch.where(visible, position, torch.zeros_like(position))
 
+    @staticmethod
+    def _gather(
+        tags: Tensor,
+        image_ids: Tensor,
+        position: Tensor,
+        visible: Tensor,
+        K: int,
+    ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Every person's keypoint tags (P, K, L), visibility (P, K) and
+        image (P, ), for flat positions (P, K) of the (B, L*K, H, W) tags."""
+        B, C, H, W = tags.shape
+        position = torch.where(visible, position, torch.zeros_like(position))
         # (B, K, H*W, L) so one advanced index gathers every (person, kpt)
-        flat = tags.view(B, L, K, H * W).permute(0, 2, 3, 1)
+        flat = tags.view(B, C // K, K, H * W).permute(0, 2, 3, 1)
         kpt_ids = torch.arange(K, device=tags.device)
         person_tags = flat[image_ids[:, None], kpt_ids[None], position]
         return person_tags, visible.to(tags.dtype), image_ids
 
-    def _push_per_image(
-        self,
-        means: Tensor,
-        has_tags: Tensor,
-        image_ids: Tensor,
-        num_images: int,
-    ) -> Tensor:
-        """Mean push over ordered pairs of different people, per image.
+    @staticmethod
+    def _people_table(
+        means: Tensor, has_tags: Tensor, image_ids: Tensor, num_images: int
+    ) -> Tuple[Tensor, Tensor]:
+        """Scatter the people of a flat list into a padded table.
 
         Args:
             means (Tensor): (P, L) mean tag of each person
@@ -191,31 +273,44 @@ class AELoss(nn.Module):
             num_images (int): B
 
         Returns:
-            Tensor: (B, ) push of each image (0 with fewer than 2 people)
+            tuple: the means in shape (B, N_max, L) and whether each entry
+            is a person with a visible keypoint in shape (B, N_max)
         """
         P, L = means.shape
-        if P == 0:
-            return means.new_zeros(num_images)
-        # Scatter people into a padded (B, N_max, L) table to compare the
-        # people of each image with one batched distance computation.
         counts = torch.bincount(image_ids, minlength=num_images)
         offsets = torch.cumsum(counts, 0) - counts
         slot = torch.arange(P, device=means.device) - offsets[image_ids]
-        n_max = int(counts.max())
+        n_max = int(counts.max()) if P else 0
         table = means.new_zeros(num_images, n_max, L)
         table[image_ids, slot] = means
         valid = torch.zeros(
             num_images, n_max, dtype=torch.bool, device=means.device
         )
         valid[image_ids, slot] = has_tags
+        return table, valid
 
-        sq_dist = (table[:, :, None] - table[:, None]).pow(2).sum(-1)
-        if self.push_type == 'exp':
+    def _push_per_image(self, table: Tensor, valid: Tensor) -> Tensor:
+        """Mean push over ordered pairs of different people, per image.
+
+        Args:
+            table (Tensor): (B, N, L) mean tag of each person slot
+            valid (Tensor): (B, N) bool, the slot holds a person with a
+                visible keypoint
+
+        Returns:
+            Tensor: (B, ) push of each image (0 with fewer than 2 people)
+        """
+        n_max = table.shape[1]
+        sq_diff = (table[:, :, None] - table[:, None]).pow(2)  # (B,N,N,L)
+        sq_dist = sq_diff.sum(-1)
+        if self.tag_distance == 'per_dim':
+            pair_loss = torch.exp(-sq_diff).sum(-1)
+        elif self.push_type == 'exp':
             pair_loss = torch.exp(-sq_dist)
         else:
             # clamp keeps the sqrt differentiable for identical tags
             pair_loss = (1 - sq_dist.clamp(min=1e-12).sqrt()).clamp(min=0)
-        eye = torch.eye(n_max, dtype=torch.bool, device=means.device)
+        eye = torch.eye(n_max, dtype=torch.bool, device=table.device)
         pairs = valid[:, :, None] & valid[:, None] & ~eye
         num_pairs = pairs.sum(dim=(1, 2)).clamp(min=1)
         return (pair_loss * pairs).sum(dim=(1, 2)) / num_pairs

@@ -99,10 +99,14 @@ pack_val_inputs = dict(
 )
 val_pipeline = [load_image, resize, pack_val_inputs]
 
+# The batch's targets are stacked into a few pinned tensors, which the data
+# preprocessor moves with one non-blocking copy each.
 train_dataloader = dict(
     batch_size=24,
     num_workers=2,
     persistent_workers=True,
+    pin_memory=True,
+    collate_fn=dict(type='aeplugin.bottomup_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
@@ -119,6 +123,10 @@ val_dataloader = dict(
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    # a batch holds images of one input shape (padding would change every
+    # output of a network that sees the whole image): any batch_size gives
+    # the predictions of batch 1
+    batch_sampler=dict(type='ShapeGroupedBatchSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -6,7 +6,7 @@
 model = dict(
     type='BottomupPoseEstimator',
     data_preprocessor=dict(
-        type='PoseDataPreprocessor',
+        type='BottomupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,

@@ -1,7 +1,9 @@
+import numpy as np
 import pytest
 import torch
 
 from aeplugin.codecs.utils import fill_search, search_fill_pixels
+from aeplugin.testing import MapNoise, render_ae_maps
 
 
 def _full_search(heatmaps, tags, pair_maps, pair_tags):
@@ -19,9 +21,28 @@ def _full_search(heatmaps, tags, pair_maps, pair_tags):
     return (distances.round() * 100 - flat_heat).argmin(dim=1)
 
 
+def _device_search(heatmaps, tags, pair_maps, pair_tags, cand_pixels):
+    """The all-torch search that maps on a GPU take, run on the CPU."""
+    return fill_search._search_on_device(
+        fill_search._strip_rows(heatmaps, tags, pair_tags.shape[1]),
+        heatmaps.shape,
+        pair_maps,
+        pair_tags,
+        fill_search._peak_upper_bounds(
+            heatmaps, tags, pair_maps, pair_tags, cand_pixels
+        ),
+    )
+
+
+SEARCHES = pytest.mark.parametrize(
+    'search', [search_fill_pixels, _device_search], ids=['cpu', 'device']
+)
+
+
+@SEARCHES
 @pytest.mark.parametrize('num_tag_dims', [1, 2, 8])
 @pytest.mark.parametrize('shape', [(2, 3, 37, 45), (1, 2, 16, 16)])
-def test_fill_search_equals_full_search(num_tag_dims, shape):
+def test_fill_search_equals_full_search(search, num_tag_dims, shape):
     """The pruned search must pick the same pixel as the full argmin of
     round(tag distance) * 100 - heatmap, including its first-in-raster-order
     choice among ties (provoked by coarsely quantized maps)."""
@@ -36,20 +57,19 @@ def test_fill_search_equals_full_search(num_tag_dims, shape):
     pair_tags[::3] = pair_tags[::3].round()
     cand_pixels = torch.randint(0, H * W, (B, K, 5), generator=generator)
 
-    found = search_fill_pixels(
-        heatmaps, tags, pair_maps, pair_tags, cand_pixels
-    )
+    found = search(heatmaps, tags, pair_maps, pair_tags, cand_pixels)
 
     assert torch.equal(
         found, _full_search(heatmaps, tags, pair_maps, pair_tags)
     )
 
 
-def test_fill_search_in_small_chunks_equals_full_search(monkeypatch):
-    """With chunks of a few hundred floats, pairs, strips and mixed strips
-    are processed over many chunks and the costs of the first pass are not
-    all kept for the second: the result must not change. Strips of 8
-    pixels on 8x9 maps make a padded last strip."""
+@SEARCHES
+def test_fill_search_in_small_chunks_equals_full_search(search, monkeypatch):
+    """With chunks of a few hundred floats, pairs, strips, maps and mixed
+    strips are processed over many chunks and the costs of the first pass
+    are not all kept for the second: the result must not change. Strips of
+    8 pixels on 8x9 maps make a padded last strip."""
     monkeypatch.setattr(fill_search, 'CPU_CHUNK_ELEMENTS', 300)
     monkeypatch.setattr(fill_search, 'FILL_STRIP', 8)
     generator = torch.Generator().manual_seed(7)
@@ -61,9 +81,132 @@ def test_fill_search_in_small_chunks_equals_full_search(monkeypatch):
     pair_tags = torch.randn((num_pairs, L), generator=generator) * 2
     cand_pixels = torch.randint(0, H * W, (B, K, 3), generator=generator)
 
-    found = search_fill_pixels(
-        heatmaps, tags, pair_maps, pair_tags, cand_pixels
-    )
+    found = search(heatmaps, tags, pair_maps, pair_tags, cand_pixels)
 
     expected = _full_search(heatmaps, tags, pair_maps, pair_tags)
     assert torch.equal(found, expected)
+
+
+def _crowded_inputs(num_tag_dims, seed, quantize=False):
+    """Two noisy crowded maps (14 people, 8 false peaks per keypoint type,
+    30% missing and 30% weak keypoints) and pairs as a decode makes them:
+    about 25 groups per image, most missing many keypoints, with tags near
+    their person's, between people or far from all.
+
+    Note:
+
+        - batch size: 2
+        - keypoint number: 5
+        - heatmap size: [61, 45] (not a multiple of the strip length)
+    """
+    rng = np.random.default_rng(seed)
+    B, K, H, W, L = 2, 5, 45, 61, num_tag_dims
+    noise = MapNoise(false_peaks=8, drop_prob=0.3, weaken_prob=0.3)
+    heatmaps, tags, pair_maps, pair_tags = [], [], [], []
+    for b in range(B):
+        person_tags = rng.normal(0, 4, (14, L))
+        heatmap, tag = render_ae_maps(
+            rng.uniform((0, 0), (W - 1, H - 1), (14, K, 2)),
+            (W, H),
+            person_tags=person_tags,
+            noise=noise,
+            seed=seed * 10 + b,
+        )
+        heatmaps.append(heatmap)
+        tags.append(tag)
+        group_tags = np.concatenate(
+            [
+                person_tags + rng.normal(0, 0.2, person_tags.shape),
+                rng.normal(0, 6, (11, L)),
+            ]
+        )
+        missing = rng.random((len(group_tags), K)) < 0.6
+        groups, types = np.nonzero(missing)
+        pair_maps.append(b * K + types)
+        pair_tags.append(group_tags[groups])
+    heatmaps, tags = (torch.from_numpy(np.stack(x)) for x in (heatmaps, tags))
+    pair_tags = torch.from_numpy(np.concatenate(pair_tags)).float()
+    if quantize:
+        # Equal costs everywhere: ties between pixels and between strips.
+        heatmaps = (heatmaps * 10).round() / 10
+        tags = tags.round()
+        pair_tags = pair_tags.round()
+    flat = heatmaps.flatten(2)
+    cand_pixels = flat.topk(4, dim=-1).indices
+    return (
+        heatmaps,
+        tags,
+        torch.from_numpy(np.concatenate(pair_maps)),
+        pair_tags,
+        cand_pixels,
+    )
+
+
+@SEARCHES
+@pytest.mark.parametrize('quantize', [False, True], ids=['noisy', 'ties'])
+@pytest.mark.parametrize('num_tag_dims', [1, 2, 8])
+def test_fill_search_on_crowded_maps_equals_full_search(
+    search, num_tag_dims, quantize
+):
+    """Many groups, most of them partial, on crowded noisy maps: hundreds
+    of pairs, mixed strips everywhere, pairs whose best pixel lies outside
+    every peak (between people, in the background), and with quantized
+    maps ties between pixels of one strip and of different strips."""
+    inputs = _crowded_inputs(num_tag_dims, num_tag_dims, quantize)
+    heatmaps, tags, pair_maps, pair_tags, _ = inputs
+    assert len(pair_maps) > 100
+
+    found = search(*inputs)
+
+    assert torch.equal(
+        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
+    )
+
+
+@SEARCHES
+def test_fill_search_on_crowded_maps_in_small_chunks(search, monkeypatch):
+    """The crowded case over many chunks of every pass, with strips of 16
+    pixels: the result must not change."""
+    monkeypatch.setattr(fill_search, 'CPU_CHUNK_ELEMENTS', 500)
+    monkeypatch.setattr(fill_search, 'FILL_STRIP', 16)
+    heatmaps, tags, pair_maps, pair_tags, cand_pixels = _crowded_inputs(
+        1, seed=3
+    )
+
+    found = search(heatmaps, tags, pair_maps, pair_tags, cand_pixels)
+
+    assert torch.equal(
+        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
+    )
+
+
+def test_fill_search_without_pairs():
+    heatmaps = torch.rand(1, 2, 8, 8)
+    found = search_fill_pixels(
+        heatmaps,
+        torch.rand(1, 2, 8, 8),
+        torch.zeros(0, dtype=torch.long),
+        torch.zeros(0, 1),
+        torch.zeros(1, 2, 3, dtype=torch.long),
+    )
+    assert found.shape == (0,)
+
+
+@SEARCHES
+def test_fill_search_when_no_strip_mixes_two_tags(search):
+    """Smooth tag maps (one person's tags, or random heat at a constant tag)
+    leave no strip to split in two cells: the search still equals the full
+    one (the CPU path once failed on the empty set of upper cells)."""
+    generator = torch.Generator().manual_seed(5)
+    B, K, H, W = 1, 2, 8, 16
+    heatmaps = torch.rand((B, K, H, W), generator=generator)
+    tags = torch.full((B, K, H, W), 0.25) + torch.linspace(0, 0.2, W)
+    pair_maps = torch.tensor([0, 1, 1])
+    pair_tags = torch.tensor([[0.3], [2.0], [-1.6]])
+    cand_pixels = torch.randint(0, H * W, (B, K, 4), generator=generator)
+
+    found = search(heatmaps, tags, pair_maps, pair_tags, cand_pixels)
+
+    assert torch.equal(
+        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
+    )

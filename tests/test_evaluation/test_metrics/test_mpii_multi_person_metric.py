@@ -242,3 +242,35 @@ def test_table_format():
         '| --- | --- | --- | --- | --- | --- | --- | --- |',
         '| 92.1 | 89.3 | 78.9 | 69.8 | 76.2 | 71.6 | 64.7 | 77.5 |',
     ]
+
+
+@pytest.mark.parametrize('count', [True, False])
+def test_images_without_predictions_left_out_as_the_toolkit(count):
+    """Ground truth as predictions, but nobody predicted in 10 images:
+    misses by default, left out as evaluateAP.m with
+    ``count_unpredicted_images=False`` (then 100 again)."""
+    images = load(PER_PERSON)
+    entries = ground_truth_as_predictions(images)
+    for entry in entries[:10]:
+        entry['people'] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        from_file = evaluate_mpii_prediction_file(
+            PER_PERSON, entries, count_unpredicted_images=count
+        )
+        metric = MpiiMultiPersonMetric(
+            ann_file=str(PER_PERSON), count_unpredicted_images=count
+        )
+    assert from_file['num_unpredicted_images'] == 10
+    if count:
+        # 10 of 100 images (21 of 213 people) missed: 90.0
+        assert from_file['table']['mAP'] == pytest.approx(89.99, abs=0.01)
+    else:
+        assert from_file['table'] == {k: 100.0 for k in KEYS}
+
+    preds = load_mpii_predictions(entries, [i['image'] for i in images])
+    metric.process({}, _samples(images, preds, with_gt=False))
+    result = metric.evaluate(len(images))
+    assert result == {
+        f'mpii/{k}': pytest.approx(from_file['table'][k]) for k in KEYS
+    }

@@ -13,6 +13,7 @@ from aeplugin.evaluation.metrics import (
     assign_predictions,
     evaluate_mpii_multi_person,
     head_sizes,
+    unpredicted_images_note,
     voc_ap,
 )
 
@@ -193,3 +194,42 @@ def test_mismatched_inputs_are_an_error():
     pred = dict(keypoints=np.zeros((1, 17, 2)), keypoint_scores=np.ones(17))
     with pytest.raises(ValueError, match=r'got shapes \(1, 17, 2\) and'):
         evaluate_mpii_multi_person([gt_image([(0, 0)])], [pred])
+
+
+def test_images_without_predictions_count_unless_as_the_toolkit():
+    """evaluateAP.m (assignGTmulti.m) marks ground truth only in its loop
+    over an image's predicted people: an image where nobody is predicted
+    adds no ground truth. Here 1 person of 5 is found (score 1.0), and one
+    prediction is a false positive (score 0.5) in an image it does count."""
+    gt = [
+        gt_image([(0, 0)]),
+        gt_image([(0, 0), (200, 0)]),  # no prediction entry
+        gt_image([(0, 0)]),  # an entry without people
+        gt_image([(0, 0)]),  # predicted far away
+    ]
+    preds = [
+        pred_image([GRID], [1.0]),
+        None,
+        pred_image([], []),
+        pred_image([GRID + 500.0], [0.5]),
+    ]
+    ours = evaluate_mpii_multi_person(gt, preds)
+    toolkit = evaluate_mpii_multi_person(
+        gt, preds, count_unpredicted_images=False
+    )
+    # recall 1/5 at precision 1; as the toolkit 1/2 (images 0 and 3)
+    for name in ours['table']:
+        assert ours['table'][name] == pytest.approx(20.0), name
+        assert toolkit['table'][name] == pytest.approx(50.0), name
+    assert (ours['num_people'], toolkit['num_people']) == (5, 2)
+    assert ours['num_unpredicted_images'] == 2
+    assert toolkit['num_unpredicted_images'] == 2
+    assert unpredicted_images_note(ours).startswith(
+        'no person is predicted in 2 annotated images: their joints count '
+        'as misses'
+    )
+    assert 'left out, as evaluateAP.m' in unpredicted_images_note(toolkit)
+    assert (
+        unpredicted_images_note(evaluate_mpii_multi_person(gt, [preds[0]] * 4))
+        is None
+    )

@@ -26,6 +26,16 @@ def test_output_shapes():
     assert [tuple(output.shape) for output in outputs] == [(2, 20, 16, 32)] * 2
 
 
+def test_train_and_eval_return_the_module_for_chaining():
+    # mmpose's BaseBackbone.train returns None, so eval() did too
+    model = HourglassAE(**SMALL)
+    assert model.eval() is model and not model.training
+    assert not any(m.training for m in model.modules())
+    assert model.train() is model and model.training
+    assert all(m.training for m in model.modules())
+    assert model.to('cpu').train(False) is model and not model.stem.training
+
+
 def test_paper_channels():
     model = HourglassAE(num_stacks=1)
     level, widths = model.stacks[0].hourglass, []

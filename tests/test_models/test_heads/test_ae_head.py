@@ -310,10 +310,3 @@ def test_restore_heatmap_size_with_and_without_flip(flip_test):
     confident = preds[0][preds[0].bbox_scores > 0.5]
     assert (preds[0].bbox_scores[len(confident) :] < 0.1).all()
     _check_unbiased(confident, kpts, vis, max_error=1.6, max_bias=0.3)
-
-
-@pytest.mark.parametrize('option', ['shift_heatmap', 'align_corners'])
-def test_mmpose_options_that_move_maps_are_refused(option):
-    feats, _, _ = _rendered_feats()
-    with pytest.raises(ValueError, match=option):
-        _head().predict(feats, _samples(), {option: True})

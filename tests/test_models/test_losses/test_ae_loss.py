@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from aeplugin.models.losses import AELoss
-from aeplugin.testing import reference_ae_loss
+from aeplugin.testing import count_transfers_and_syncs, reference_ae_loss
 
 
 def _tags_from_values(values, K, H=2, W=2):
@@ -89,6 +89,52 @@ def test_agrees_with_mmpose_up_to_its_documented_differences():
     )
 
 
+def _two_dimensional_case():
+    """Two people with K=2 keypoints and L=2 tags (channel l*K + k) on a 2x1
+    map: A at position 0 with tags (0, 0) and (2, 0), mean (1, 0); B at
+    position 1 with (1, 3) and (1, 1), mean (1, 2)."""
+    tags = torch.tensor(
+        [[0.0, 1.0], [2.0, 1.0], [0.0, 3.0], [0.0, 1.0]], dtype=torch.float64
+    ).view(1, 4, 1, 2)
+    indices = [torch.tensor([[[0, 1], [0, 1]], [[1, 1], [1, 1]]])]
+    return tags, indices
+
+
+def test_two_dimensional_tags_hand_computed():
+    tags, indices = _two_dimensional_case()
+    # every keypoint is 1 away from its mean (squared Euclidean), 1 / 2 per
+    # dimension; the means differ by (0, 2)
+    pull, push = AELoss()(tags, indices)
+    assert pull.item() == pytest.approx(1.0)
+    assert push.item() == pytest.approx(0.5 * math.exp(-4.0))
+    pull, push = AELoss(tag_distance='per_dim')(tags, indices)
+    assert pull.item() == pytest.approx(0.5)
+    assert push.item() == pytest.approx(0.5 * (math.exp(0.0) + math.exp(-4)))
+
+
+def test_per_dim_agrees_with_mmpose_for_two_dimensional_tags():
+    """Up to the two documented differences: N * L self-pairs in mmpose's
+    push sum, and its sum over the images of the batch."""
+    from mmpose.models.losses import AssociativeEmbeddingLoss
+
+    L = 2
+    tags, indices = _random_case(seed=4, people=(4, 3, 0), L=L)
+    ours = AELoss(tag_distance='per_dim')(tags, indices)
+    theirs_pull = theirs_push = 0.0
+    for image_tags, idx in zip(tags, indices):
+        pull, push = AssociativeEmbeddingLoss()(image_tags[None], [idx])
+        n = int((idx[..., 1] > 0).any(-1).sum())
+        theirs_pull += pull
+        if n > 1:
+            theirs_push += push - 0.5 * n * L / (n * (n - 1) + 1e-6)
+    torch.testing.assert_close(ours[0], theirs_pull / 3, atol=1e-6, rtol=0)
+    torch.testing.assert_close(ours[1], theirs_push / 3, atol=1e-6, rtol=0)
+    # the Euclidean default sums the L squared differences of the pull
+    euclidean = AELoss()(tags, indices)
+    torch.testing.assert_close(euclidean[0], L * ours[0], atol=0, rtol=1e-12)
+    assert abs(euclidean[1] - ours[1]) > 0.1
+
+
 def test_gradcheck():
     tags, indices = _random_case(seed=2, people=(3, 2), K=3, H=3, W=3)
     loss = AELoss(push_loss_factor=1.0)
@@ -133,6 +179,10 @@ def test_clear_errors():
         loss(tags, [torch.zeros(1, 3, 2, dtype=torch.long)])
     with pytest.raises(ValueError, match='push_type'):
         AELoss(push_type='linear')
+    with pytest.raises(ValueError, match='tag_distance'):
+        AELoss(tag_distance='mean')
+    with pytest.raises(ValueError, match="tag_distance='euclidean'"):
+        AELoss(push_type='max', tag_distance='per_dim')
 
 
 @pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
@@ -144,3 +194,30 @@ def test_half_precision_tags_give_float32_losses(dtype):
     assert pull.dtype == push.dtype == torch.float32
     torch.testing.assert_close(pull, ref_pull, rtol=2e-2, atol=1e-4)
     torch.testing.assert_close(push, ref_push, rtol=2e-2, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    'push_type, tag_distance',
+    [('exp', 'euclidean'), ('max', 'euclidean'), ('exp', 'per_dim')],
+)
+def test_padded_indices_equal_the_per_image_list(push_type, tag_distance):
+    """(B, N, K, 2) indices, the people of each image padded with
+    unlabelled ones (as bottomup_collate pads them), give the losses and
+    gradients of the per-image list, without a host synchronisation."""
+    tags, indices = _random_case(3, people=(0, 1, 4))
+    padded = torch.zeros(3, 6, 5, 2, dtype=torch.int64)
+    for i, idx in enumerate(indices):
+        padded[i, : len(idx)] = idx
+    loss = AELoss(push_type=push_type, tag_distance=tag_distance)
+    listed = tags.clone().requires_grad_()
+    batched = tags.clone().requires_grad_()
+    expected = loss(listed, indices)
+    with count_transfers_and_syncs() as counts:
+        got = loss(batched, padded)
+    assert counts.syncs == 0, counts.sync_ops
+    for a, b in zip(got, expected):
+        assert b > 0
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+    sum(expected).backward()
+    sum(got).backward()
+    torch.testing.assert_close(batched.grad, listed.grad, rtol=1e-12, atol=0)

@@ -7,6 +7,9 @@ import torch
 from aeplugin.testing import load_coco_people
 from tools.benchmark.decode import (
     HEATMAP_SIZE,
+    INPUT_SIZE,
+    SETTINGS,
+    compose_images,
     render_inputs,
     run_decode_benchmark,
 )
@@ -66,3 +69,64 @@ def test_decode_benchmark_reports_speed_and_accuracy_of_both():
     assert {'cpu', 'torch', 'munkres', 'scipy'} <= set(result['machine'])
     assert result['settings']['decode_keypoint_order'][:3] == [0, 1, 2]
     assert np.isfinite(result['cases'][0]['ours_time']['median_s'])
+
+
+def test_crowded_maps_hold_the_people_of_three_images():
+    images = load_coco_people(COCO_MINI)
+    crowded = compose_images(images, 3)
+    assert len(crowded) == 10
+    assert sum(len(image['keypoints']) for image in crowded) == 86
+    # The images with most people first: 11 + 9 + 9 people.
+    assert len(crowded[0]['keypoints']) == 29
+    assert {len(crowded[0][key]) for key in ('visible', 'area', 'bbox')} == {
+        29
+    }
+
+    samples, heatmaps, tags = render_inputs(
+        crowded[:2], (0, 1), SETTINGS['crowded']['noise'], INPUT_SIZE, 3
+    )
+    # The first 3 maps, those of the first seed first, restored to 512.
+    assert heatmaps.shape == (3, 17, INPUT_SIZE, INPUT_SIZE)
+    assert tags.shape == heatmaps.shape
+    assert [sample['image_id'] for sample in samples] == [
+        crowded[0]['image_id'] * 2,
+        crowded[1]['image_id'] * 2,
+        crowded[0]['image_id'] * 2 + 1,
+    ]
+    _, small, _ = render_inputs(
+        crowded[:1], (0,), SETTINGS['crowded']['noise']
+    )
+    # Restoring keeps the peaks: the 512 maps are the 128 ones resized.
+    assert float(heatmaps[0].amax()) == pytest.approx(
+        float(small.amax()), abs=0.05
+    )
+
+
+@pytest.mark.parametrize('map_size', [HEATMAP_SIZE, INPUT_SIZE])
+def test_decode_benchmark_runs_the_crowded_setting(map_size):
+    """The crowded setting at a tiny size, with maps at the network's
+    resolution and restored to the input size."""
+    result = run_decode_benchmark(
+        TEST_COCO,
+        seeds=(0,),
+        batch_sizes=(1, 2),
+        refines=(True,),
+        repeat=1,
+        warmup=0,
+        setting='crowded',
+        map_size=map_size,
+        max_maps=1 if map_size == INPUT_SIZE else None,
+    )
+    num_maps = 1 if map_size == INPUT_SIZE else 2
+    assert result['setting'] == 'crowded'
+    assert result['map_size'] == map_size
+    assert result['inputs']['maps'] == num_maps
+    assert result['settings']['heatmap_size'] == (map_size, map_size)
+    assert result['settings']['noise']['false_peaks'] == 10
+    assert [c['batch_size'] for c in result['cases']] == [1, num_maps]
+    for case in result['cases']:
+        assert case['speedup'] == pytest.approx(
+            case['mmpose_ms_per_image'] / case['ours_ms_per_image']
+        )
+    (row,) = result['accuracy']
+    assert 0 < row['mmpose_ap'] < 1 and 0 < row['ours_ap'] < 1

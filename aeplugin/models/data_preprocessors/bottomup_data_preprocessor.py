@@ -1,0 +1,68 @@
+import torch
+
+from aeplugin.registry import MODELS
+
+from .multiscale_pose_data_preprocessor import MultiScalePoseDataPreprocessor
+
+
+@MODELS.register_module()
+class BottomupDataPreprocessor(MultiScalePoseDataPreprocessor):
+    """The data preprocessor of bottom-up AE: batched targets, channels-last
+    inputs on the GPU.
+
+    In training with :func:`bottomup_collate`, ``data_samples`` is a dict of
+    batch tensors; they are moved to the device with one non-blocking copy
+    each (pinned by the data loader) instead of one blocking copy per field
+    of every sample, and passed on as they are to the head. Lists of
+    ``PoseDataSample`` (evaluation, or mmengine's ``pseudo_collate``) are
+    processed as by :class:`MultiScalePoseDataPreprocessor`.
+
+    On a CUDA device the inputs leave in ``torch.channels_last`` memory
+    format, which a channels-last model (:class:`ChannelsLastHook`) reads
+    without cuDNN's layout conversions; elsewhere they stay contiguous.
+
+    Note:
+        - batch size: B
+        - input size: [w, h]
+
+    Args:
+        channels_last (bool): Whether CUDA inputs are channels-last.
+            Defaults to ``True``
+        non_blocking (bool): Whether copies to the device are
+            non-blocking. Defaults to ``True``
+        **kwargs: The other arguments of ``PoseDataPreprocessor``
+    """
+
+    def __init__(
+        self, channels_last: bool = True, non_blocking: bool = True, **kwargs
+    ):
+        super().__init__(non_blocking=non_blocking, **kwargs)
+        self.channels_last = channels_last
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Normalise and batch the inputs, move the targets.
+
+        Args:
+            data (dict): ``inputs`` (B, 3, h, w) or B tensors (3, h_i, w_i)
+                (or a multi-scale pyramid) and ``data_samples``: a list of
+                ``PoseDataSample`` or the dict of :func:`bottomup_collate`
+            training (bool): Whether batch augmentations are applied
+
+        Returns:
+            dict: ``inputs`` (B, 3, h, w) (a list of them for a pyramid)
+            and ``data_samples`` on the device
+        """
+        samples = data.get('data_samples')
+        if isinstance(samples, dict):
+            # no per-sample metainfo to set: the targets are the samples
+            out = super().forward(dict(data, data_samples=[]), training)
+            out['data_samples'] = self.cast_data(samples)
+        else:
+            out = super().forward(data, training)
+        inputs = out['inputs']
+        if self.channels_last and isinstance(inputs, torch.Tensor):
+            if inputs.is_cuda:
+                out['inputs'] = inputs.contiguous(
+                    memory_format=torch.channels_last
+                )
+        return out
