@@ -30,7 +30,7 @@ class BottomupRandomFlip(BaseTransform):
     stride`` heatmap pixels (0.75 at stride 4) off that convention for half
     of the samples, a disagreement a translation-equivariant network can
     only average out. The flip test undoes this offset exactly
-    (``AssociativeEmbeddingHead._align``).
+    (``aeplugin.models.utils.resample_maps``).
 
     Note:
         - instance number: N

@@ -2,7 +2,6 @@ import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.structures import InstanceData, PixelData
 from mmpose.models.heads import HeatmapHead
 from mmpose.utils.typing import (
@@ -15,6 +14,8 @@ from mmpose.utils.typing import (
 from torch import Tensor
 
 from aeplugin.registry import MODELS
+
+from ..utils import resample_maps
 
 OptIntSeq = Optional[Sequence[int]]
 MISSING_MASK_OPTIONS = ('warn', 'error', 'ignore')
@@ -31,7 +32,7 @@ REFUSED_TEST_CFG = dict(
         'leave it out (or False): with flip_test the flipped pass is already '
         'resampled exactly onto the original one, (stride - 1) / stride '
         "heatmap pixels where mmpose's shift moves a whole pixel (see "
-        'AssociativeEmbeddingHead._align)'
+        'aeplugin.models.utils.resample_maps)'
     ),
     align_corners=(
         "leave it out (or False): maps are resampled in the codec's pixel "
@@ -61,7 +62,7 @@ class AssociativeEmbeddingHead(HeatmapHead):
     - ``predict()`` concatenates the tags of every flip and scale (mmpose
       keeps only the original scale's) and resamples every pass onto one
       grid without the sub-pixel offsets of ``F.interpolate`` and
-      ``shift_heatmap`` (see :meth:`_align`); ``test_cfg`` asking for
+      ``shift_heatmap`` (see :func:`resample_maps`); ``test_cfg`` asking for
       either stops the estimator's construction with the replacement.
     - Defaults: no deconv layers and a tag loss weight of 1e-3 (what
       mmpose's AE config states; its signature has SimpleBaseline's three
@@ -385,9 +386,10 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 ``restore_heatmap_size`` (resample to the input image size
                 before decoding) and ``output_heatmaps``; every pass is
                 resampled onto the output grid with the codec's pixel
-                convention (:meth:`_align`), so mmpose's ``shift_heatmap``
-                and ``align_corners`` must be left off (a ``ValueError``
-                naming the replacement, before any decoding)
+                convention (:func:`resample_maps`), so mmpose's
+                ``shift_heatmap`` and ``align_corners`` must be left off
+                (a ``ValueError`` naming the replacement, before any
+                decoding)
 
         Returns:
             List[InstanceData] (and List[PixelData] with
@@ -457,13 +459,13 @@ class AssociativeEmbeddingHead(HeatmapHead):
             stride = img_shape[1] / base_size[1]
         batch_heatmaps = torch.stack(
             [
-                self._align(maps, flipped, size, stride, udp)
+                resample_maps(maps, flipped, size, stride, udp)
                 for maps, flipped in heatmap_passes
             ]
         ).mean(dim=0)
         batch_tags = torch.cat(
             [
-                self._align(maps, flipped, size, stride, udp)
+                resample_maps(maps, flipped, size, stride, udp)
                 for maps, flipped in tag_passes
             ],
             dim=1,
@@ -481,7 +483,7 @@ class AssociativeEmbeddingHead(HeatmapHead):
     def _unflip(self, maps: Tensor, flip_indices: Sequence[int]) -> Tensor:
         """Mirror (B, L*K, H, W) maps of the flipped input back and swap
         left/right keypoint channels (the half-pixel shift that remains is
-        undone by :meth:`_align`)."""
+        undone by :func:`resample_maps`)."""
         B, C, H, W = maps.shape
         K = self.num_keypoints
         if len(flip_indices) != K:
@@ -490,82 +492,6 @@ class AssociativeEmbeddingHead(HeatmapHead):
             )
         maps = maps.flip(-1).view(B, C // K, K, H, W)[:, :, flip_indices]
         return maps.reshape(B, C, H, W)
-
-    @staticmethod
-    def _align(
-        maps: Tensor,
-        flipped: bool,
-        size: Tuple[int, int],
-        stride: float,
-        udp: bool = False,
-    ) -> Tensor:
-        """Resample one pass's maps onto the output grid, exactly.
-
-        The codec puts input pixel ``x`` at heatmap pixel ``x / t`` (t the
-        network stride), so a pass at scale ``s`` has its pixel ``j`` at
-        input pixel ``j * t / s`` of the original scale, and the mirrored
-        maps of a flipped pass have it at ``(j * t + t - 1) / s``: the
-        mirror of input pixel ``x`` is ``w - 1 - x`` but the mirror of
-        heatmap pixel ``j`` is ``w / t - 1 - j``. ``F.interpolate`` puts
-        pixel centres half a pixel apart instead (``align_corners=False``:
-        ``(t - 1) / 2`` input pixels off, 1.5 at stride 4) or stretches by
-        ``(n - 1) / (m - 1)`` (``align_corners=True``), and mmpose's
-        ``shift_heatmap`` moves the flipped maps a whole pixel instead of
-        ``(t - 1) / t``; each of these offsets costs COCO AP at OKS 0.75.
-
-        Note:
-            - batch size: B
-            - channels: C
-            - pass map size: [w, h]
-            - output size: [W, H]
-            - original-scale map width: w0
-
-        Args:
-            maps (Tensor): Maps of one pass in shape (B, C, h, w), already
-                mirrored back when ``flipped``
-            flipped (bool): Whether the pass ran on the mirrored input
-            size (tuple): Output size (H, W); output pixel ``i`` lies at
-                input pixel ``i * t * w0 / W``
-            stride (float): The network stride t, in input pixels per
-                heatmap pixel
-            udp (bool): Whether the codec uses UDP (``x * (w0 - 1) / (w_in
-                - 1)`` instead of ``x / t``): then the corners align and a
-                mirrored pass needs no offset
-
-        Returns:
-            Tensor: The maps in shape (B, C, H, W)
-        """
-        h, w = maps.shape[-2:]
-        H, W = size
-        if (h, w) == (H, W) and not flipped:
-            return maps
-        options = dict(device=maps.device, dtype=torch.float64)
-        if udp:
-            # UDP puts the first and the last heatmap pixels on the first
-            # and the last input pixels, a grid that mirrors onto itself
-            ys = torch.arange(H, **options) * ((h - 1) / max(H - 1, 1))
-            xs = torch.arange(W, **options) * ((w - 1) / max(W - 1, 1))
-        else:
-            # source pixel of output pixel i: at scale s, i * t * w0 / W
-            # input pixels of the original scale are i * w / W pixels of
-            # this pass
-            ys = torch.arange(H, **options) * (h / H)
-            xs = torch.arange(W, **options) * (w / W)
-            if flipped:
-                xs = xs - (stride - 1) / stride
-        # grid_sample with align_corners=True reads -1 and 1 as the centres
-        # of the first and the last pixel; outside, the border repeats
-        gx = 2 * xs / max(w - 1, 1) - 1
-        gy = 2 * ys / max(h - 1, 1) - 1
-        grid = torch.stack(torch.meshgrid(gy, gx, indexing='ij')[::-1], -1)
-        grid = grid.to(maps.dtype).expand(maps.shape[0], H, W, 2)
-        return F.grid_sample(
-            maps,
-            grid,
-            mode='bilinear',
-            padding_mode='border',
-            align_corners=True,
-        )
 
     def decode(self, batch_outputs: Tuple[Tensor, Tensor]) -> List:
         """Group people with the codec's ``batch_decode``.
