@@ -14,8 +14,8 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
 
     mmengine's ``pseudo_collate`` keeps one ``PoseDataSample`` per image,
     and the data preprocessor then moves every target field of every sample
-    to the device on its own (about 230 small host-to-device copies and as
-    many stream synchronisations per step of 32 images on a GPU). Here the
+    to the device on its own, with a blocking copy from pageable memory
+    (5 per image: 160 per step of 32 images). Here the
     batch becomes four tensors, which the data loader can pin
     (``pin_memory=True``) and :class:`BottomupDataPreprocessor` moves with
     non-blocking copies; the head and ``AELoss`` read them directly. The

@@ -53,6 +53,7 @@ def test_ours_copies_less_and_its_copies_do_not_grow_with_the_batch():
         assert case['step_time']['repeat'] == 1
         assert case['peak_memory_mb'] > 0
         assert 0 <= case['optimizer_syncs'] <= case['syncs']
+    assert all(ratio['speed_fastest'] > 0 for ratio in result['ratios'])
     assert {ratio['part'] for ratio in result['ratios']} == {
         'step',
         'backbone',
