@@ -6,7 +6,12 @@ import argparse
 from mmengine.config import Config
 from torch import nn
 
-from aeplugin.apis import TTA_MODES, apply_test_time_options, init_model
+from aeplugin.apis import (
+    TTA_MODES,
+    apply_test_time_options,
+    init_model,
+    init_onnx_model,
+)
 
 
 def _positive_int(text: str) -> int:
@@ -21,7 +26,11 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     ``--scales`` (read by :func:`model_from_options`) and
     ``--batch-size`` (for :func:`aeplugin.apis.inference_bottomup`)."""
     parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint file, or an .onnx file of '
+        'tools/deployment/export_onnx.py (run with onnxruntime)',
+    )
     parser.add_argument('--device', help='cpu, cuda:0, ... (default: auto)')
     parser.add_argument(
         '--tta', choices=TTA_MODES, help='test-time setting (default: config)'
@@ -58,10 +67,16 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
 def model_from_options(args: argparse.Namespace) -> nn.Module:
     """The model of ``args.config`` with ``args.checkpoint``, on
     ``args.device``, set to the test-time setting of ``args.tta`` and
-    ``args.scales``."""
+    ``args.scales``; an ``.onnx`` checkpoint runs in onnxruntime, on the
+    CUDA provider when ``args.device`` names a GPU."""
     cfg = apply_test_time_options(
         Config.fromfile(args.config), tta=args.tta, scales=args.scales
     )
+    if str(args.checkpoint).endswith('.onnx'):
+        providers = ['CPUExecutionProvider']
+        if args.device is not None and args.device.startswith('cuda'):
+            providers.insert(0, 'CUDAExecutionProvider')
+        return init_onnx_model(args.checkpoint, cfg, providers=providers)
     return init_model(cfg, args.checkpoint, device=args.device)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import mmcv
 
 from aeplugin.apis import draw_poses, inference_bottomup
+from aeplugin.apis.image_inputs import check_image_file
 from aeplugin.visualization import plot_keypoint_tags
 
 if not __package__:  # run as a script: import demo.* from the repo root
@@ -43,6 +44,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # before the model loads (seconds): a bad image file fails at once
+    for image in args.images:
+        check_image_file(image)
     model = demo_options.model_from_options(args)
     results = inference_bottomup(
         model, args.images, batch_size=args.batch_size

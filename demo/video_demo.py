@@ -3,10 +3,11 @@ write a video with the skeletons drawn; --batch-size frames run as one
 batch."""
 
 import argparse
+import os.path as osp
 import sys
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional
 
 import cv2
 import numpy as np
@@ -40,39 +41,84 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _frame_batches(
-    capture: cv2.VideoCapture, batch_size: int, max_frames: Optional[int]
-) -> Iterator[List[np.ndarray]]:
-    """Read the frames in lists of ``batch_size`` (the last one may be
-    shorter), at most ``max_frames`` in all."""
+def open_video(source: str) -> cv2.VideoCapture:
+    """Open a video file, a stream URL or a webcam index (``'0'``).
 
-    def read():
+    Args:
+        source (str): The demo's ``input``
+
+    Returns:
+        cv2.VideoCapture: The opened capture
+
+    Raises:
+        FileNotFoundError: A video file that does not exist
+        ValueError: A directory, an empty file, or an input OpenCV cannot
+            open (not a video, a format it lacks, no such webcam)
+    """
+    if source.isdigit():
+        capture = cv2.VideoCapture(int(source))
+        if not capture.isOpened():
+            raise ValueError(f'cannot open webcam {source}')
+        return capture
+    if '://' not in source:
+        if not osp.exists(source):
+            raise FileNotFoundError(f'video file {source} does not exist')
+        if osp.isdir(source):
+            raise ValueError(f'{source} is a directory, not a video file')
+        if osp.getsize(source) == 0:
+            raise ValueError(f'video file {source} is empty (0 bytes)')
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        raise ValueError(
+            f'cannot open video {source}: not a video, cut short, or of a '
+            'format OpenCV cannot read'
+        )
+    return capture
+
+
+def _read_frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
+    ok, frame = capture.read()
+    while ok:
+        yield frame
         ok, frame = capture.read()
-        while ok:
-            yield frame
-            ok, frame = capture.read()
 
-    frames = islice(read(), max_frames)
+
+def _frame_batches(
+    frames: Iterable[np.ndarray], batch_size: int, max_frames: Optional[int]
+) -> Iterator[List[np.ndarray]]:
+    """The frames in lists of ``batch_size`` (the last one may be shorter),
+    at most ``max_frames`` in all."""
+    frames = islice(frames, max_frames)
     while batch := list(islice(frames, batch_size)):
         yield batch
 
 
 def main(argv=None):
     args = parse_args(argv)
+    capture = open_video(args.input)
+    # before the model loads (seconds): a video without frames would
+    # otherwise end in an empty result
+    video = _read_frames(capture)
+    first = next(video, None)
+    if first is None:
+        capture.release()
+        raise ValueError(
+            f'video {args.input} has no frames (empty, or none OpenCV can '
+            'decode)'
+        )
     model = demo_options.model_from_options(args)
 
-    source = int(args.input) if args.input.isdigit() else args.input
-    capture = cv2.VideoCapture(source)
-    if not capture.isOpened():
-        raise FileNotFoundError(f'cannot open video input {args.input!r}')
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     if args.max_frames is not None:
         total = min(total, args.max_frames) if total > 0 else args.max_frames
     fps = args.fps or capture.get(cv2.CAP_PROP_FPS) or 30.0
     progress = ProgressBar(max(total, 0), file=sys.stdout)
+    batches = _frame_batches(
+        chain([first], video), args.batch_size, args.max_frames
+    )
     writer, frames = None, 0
     try:
-        for batch in _frame_batches(capture, args.batch_size, args.max_frames):
+        for batch in batches:
             results = inference_bottomup(
                 model, batch, batch_size=args.batch_size
             )
@@ -90,6 +136,13 @@ def main(argv=None):
                         fps,
                         (drawn.shape[1], drawn.shape[0]),
                     )
+                    # OpenCV writes nothing, silently, to a path it cannot
+                    # open (a missing folder)
+                    if not writer.isOpened():
+                        raise ValueError(
+                            f'cannot write video {args.out_file} (does its '
+                            'folder exist?)'
+                        )
                 writer.write(drawn)
                 frames += 1
                 progress.update()

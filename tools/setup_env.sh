@@ -79,6 +79,7 @@ echo "[setup_env] runtime requirements"
 # mmpose and mmdet without their declared deps: mmpose's list pulls chumpy,
 # which does not build; their real runtime needs are in runtime.txt.
 "${PIP[@]}" --no-deps -r "$ROOT/requirements/openmmlab.txt"
+"${PIP[@]}" -r "$ROOT/requirements/deployment.txt"
 "${PIP[@]}" -r "$ROOT/requirements/tests.txt"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 

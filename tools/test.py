@@ -10,8 +10,13 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
+from aeplugin.apis import check_keypoint_count
 from aeplugin.apis.test_time import TTA_MODES, apply_test_time_options
-from aeplugin.engine import finish_distributed, init_cpu_distributed
+from aeplugin.engine import (
+    check_checkpoint_complete,
+    finish_distributed,
+    init_cpu_distributed,
+)
 
 
 def parse_args(argv=None):
@@ -152,9 +157,15 @@ def put_in_dataset_order(out_file: str, dataset) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
+    # before the Runner builds the model and reads the data (the runner's
+    # CheckpointMatchHook refuses weights that do not fit the model)
+    check_checkpoint_complete(args.checkpoint)
     cfg = merge_args(Config.fromfile(args.config), args)
     init_cpu_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
     runner = Runner.from_cfg(cfg)
+    check_keypoint_count(
+        runner.model, runner.test_dataloader.dataset.metainfo, args.config
+    )
     metrics = runner.test()
     if is_main_process():
         if args.out is not None:

@@ -9,13 +9,22 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
+from mmengine.model import is_model_wrapper
 from mmengine.registry import DefaultScope
+from mmengine.runner.checkpoint import (
+    _load_checkpoint,
+    _load_checkpoint_to_model,
+)
 from mmpose.apis import init_model as mmpose_init_model
 from mmpose.structures import PoseDataSample
 
 from aeplugin.datasets.samplers import group_batches
+from aeplugin.engine.checkpoint import (
+    check_checkpoint_complete,
+    check_checkpoint_matches,
+)
 
-ImageType = Union[str, Path, np.ndarray]
+from .image_inputs import ImageType, check_image, load_image
 
 
 def init_model(
@@ -27,9 +36,11 @@ def init_model(
     """Build a pose estimator from a config and load a checkpoint.
 
     mmpose's ``init_model`` builds our configs as they are (it enters the
-    config's ``default_scope``, ``aeplugin``); this wrapper only picks the
-    device when none is given. To test with flip, multi-scale or refine
-    switched, pass a :class:`Config` after
+    config's ``default_scope``, ``aeplugin``); this wrapper picks the
+    device when none is given and refuses a checkpoint or dataset that does
+    not fit the model, where mmpose's only warns (``strict=False``) and
+    goes on with random weights in place of the mismatched ones. To test
+    with flip, multi-scale or refine switched, pass a :class:`Config` after
     :func:`aeplugin.apis.apply_test_time_options`.
 
     Args:
@@ -42,7 +53,15 @@ def init_model(
 
     Returns:
         nn.Module: The model in eval mode, with ``cfg`` and
-        ``dataset_meta`` attributes
+        ``dataset_meta`` attributes (the checkpoint's ``meta.dataset_meta``
+        when it has one, as in mmpose, else the config's train dataset's)
+
+    Raises:
+        ValueError: The checkpoint file does not exist, is empty or cut
+            short; its weights do not fit the model (missing, unexpected or
+            of another shape: a checkpoint of another architecture or
+            dataset); or the dataset has another number of keypoints than
+            the head's ``num_keypoints``
     """
     if device is None:
         device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
@@ -52,9 +71,56 @@ def init_model(
         raise TypeError(
             f'config must be a file path or a Config, got {type(config)}'
         )
-    return mmpose_init_model(
-        config, checkpoint, device=device, cfg_options=cfg_options
+    source = config.filename or 'the config'
+    if checkpoint is not None:
+        # before the model is built: a wrong path fails at once
+        check_checkpoint_complete(str(checkpoint))
+    model = mmpose_init_model(
+        config, None, device=device, cfg_options=cfg_options
     )
+    if checkpoint is not None:
+        loaded = _load_checkpoint(str(checkpoint), map_location='cpu')
+        check_checkpoint_matches(model, loaded, str(checkpoint))
+        _load_checkpoint_to_model(model, loaded)
+        dataset_meta = (loaded.get('meta') or {}).get('dataset_meta')
+        if dataset_meta is not None:
+            model.dataset_meta = dataset_meta
+            source = str(checkpoint)
+    check_keypoint_count(model, model.dataset_meta, source)
+    return model
+
+
+def check_keypoint_count(
+    model: nn.Module, dataset_meta: dict, source: str
+) -> None:
+    """Raise ``ValueError`` when the dataset has another number of
+    keypoints than the model's head predicts.
+
+    Such a model decodes, draws and evaluates keypoints under the wrong
+    names and skeleton, or fails deep inside the metric.
+
+    Args:
+        model (nn.Module): A pose estimator with a ``head`` (a wrapper's
+            module is used)
+        dataset_meta (dict): Dataset metainfo with ``num_keypoints``;
+            without it nothing is checked
+        source (str): Where ``dataset_meta`` came from (a config or
+            checkpoint file), for the message
+
+    Raises:
+        ValueError: ``num_keypoints`` of the dataset and the head differ
+    """
+    if is_model_wrapper(model):
+        model = model.module
+    dataset_keypoints = dataset_meta.get('num_keypoints')
+    head_keypoints = model.head.num_keypoints
+    if dataset_keypoints is not None and dataset_keypoints != head_keypoints:
+        raise ValueError(
+            f'{source}: the dataset {dataset_meta.get("dataset_name")!r} '
+            f'has {dataset_keypoints} keypoints but the model head predicts '
+            f'{head_keypoints} (num_keypoints): a config or checkpoint of '
+            'another dataset?'
+        )
 
 
 def sample_keypoint_tags(
@@ -167,9 +233,12 @@ def inference_bottomup(
 
     Args:
         model (nn.Module): A model from :func:`init_model`
-        images (str | Path | np.ndarray | Sequence): An image file, a BGR
-            image (H, W, 3) uint8 (as ``cv2.imread`` returns), or a list of
-            them
+        images (str | Path | np.ndarray | Sequence): An image file, an
+            image array, or a list of them. Files of any format OpenCV reads
+            are decoded to BGR as mmpose's ``LoadImage`` does by default;
+            arrays are BGR (H, W, 3) (as ``cv2.imread`` returns), BGRA
+            (H, W, 4) (alpha dropped) or grayscale (H, W) or (H, W, 1)
+            (see :func:`aeplugin.apis.image_inputs.load_image`)
         batch_size (int, optional): The most images per batch; ``None``
             runs all images of one input shape as one batch (the images
             are kept in memory until their batch runs: bound it for long
@@ -192,6 +261,14 @@ def inference_bottomup(
 
         ``pred_fields`` (heatmaps and tag maps) is kept only when the
         config's ``test_cfg.output_heatmaps`` is True.
+
+    Raises:
+        FileNotFoundError: An image file does not exist
+        ValueError: An image file is a directory, empty, cut short, not an
+            image or corrupt, or an array has another shape or no pixels
+            (the message names the file or ``images[i]``); all inputs but
+            corrupt files are checked before the model runs
+        TypeError: An input is neither a path nor an array
     """
     if batch_size is not None and (
         not isinstance(batch_size, int)
@@ -201,18 +278,10 @@ def inference_bottomup(
         raise ValueError(f'batch_size must be an int >= 1, got {batch_size}')
     single = isinstance(images, (str, Path, np.ndarray))
     images = [images] if single else list(images)
+    # every input before the first batch runs: a bad file at the end of a
+    # long list fails at once
     for i, image in enumerate(images):
-        if isinstance(image, np.ndarray):
-            if image.ndim != 3 or image.shape[2] != 3:
-                raise ValueError(
-                    f'images[{i}] must be a BGR image of shape (H, W, 3), '
-                    f'got {image.shape}'
-                )
-        elif not isinstance(image, (str, Path)):
-            raise TypeError(
-                f'images[{i}] must be a path or an np.ndarray, got '
-                f'{type(image).__name__}'
-            )
+        check_image(image, f'images[{i}]')
 
     with DefaultScope.overwrite_default_scope(
         model.cfg.get('default_scope', 'mmpose')
@@ -221,10 +290,9 @@ def inference_bottomup(
 
     def shaped_samples():
         for i, image in enumerate(images):
-            if isinstance(image, np.ndarray):
-                info = dict(img=image)
-            else:
-                info = dict(img_path=str(image))
+            info = dict(img=load_image(image, f'images[{i}]'))
+            if not isinstance(image, np.ndarray):
+                info['img_path'] = str(image)
             info.update(model.dataset_meta)
             sample = pipeline(info)
             yield _input_shape(sample['inputs']), (i, sample)

@@ -175,3 +175,36 @@ def apply_test_time_options(
             if value is not None:
                 decoder[name] = bool(value)
     return cfg
+
+
+def fit_test_input(cfg: Config, input_size: Sequence[int]) -> Config:
+    """Make the test pipeline give every image one input size, in place:
+    its ``BottomupResize`` fits the image into ``input_size`` and pads the
+    rest (``resize_mode='fit'``), for a network exported at a fixed size.
+
+    Args:
+        cfg (Config): A single-scale config (``BottomupResize`` in
+            ``test_dataloader.dataset.pipeline``)
+        input_size (Sequence[int]): (W, H), multiples of the resize's
+            ``size_factor``
+
+    Returns:
+        Config: ``cfg``
+    """
+    pipeline = [dict(t) for t in cfg.test_dataloader.dataset.pipeline]
+    at = _find(pipeline, (_SINGLE_RESIZE, _MULTI_RESIZE), 'resize transform')
+    if _type_name(pipeline[at]) != _SINGLE_RESIZE:
+        raise ValueError(
+            'a fixed input size takes one scale: multi-scale test resizes '
+            'each image to several sizes (export with --dynamic)'
+        )
+    W, H = (int(v) for v in input_size)
+    factor = pipeline[at].get('size_factor', 32)
+    if W <= 0 or H <= 0 or W % factor or H % factor:
+        raise ValueError(
+            f'input size {W}x{H} must be positive multiples of the test '
+            f"resize's size_factor {factor}"
+        )
+    pipeline[at].update(input_size=(W, H), resize_mode='fit')
+    cfg.test_dataloader.dataset.pipeline = pipeline
+    return cfg

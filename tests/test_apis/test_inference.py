@@ -234,8 +234,9 @@ def test_paths_arrays_and_lists(config_file):
 
     with pytest.raises(ValueError, match='batch_size'):
         inference_bottomup(model, IMAGES, batch_size=0)
+    # (grayscale (8, 8) arrays are taken: test_inference_inputs.py)
     with pytest.raises(ValueError, match=r'images\[0\].*\(H, W, 3\)'):
-        inference_bottomup(model, np.zeros((8, 8)))
+        inference_bottomup(model, np.zeros((8, 8, 2)))
     with pytest.raises(TypeError, match=r'images\[1\]'):
         inference_bottomup(model, [IMAGES[0], 3])
 

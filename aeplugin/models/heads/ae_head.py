@@ -18,6 +18,7 @@ from aeplugin.registry import MODELS
 from ..utils import resample_maps
 
 OptIntSeq = Optional[Sequence[int]]
+OutputPair = Tuple[Tensor, Tensor]
 MISSING_MASK_OPTIONS = ('warn', 'error', 'ignore')
 MISSING_MASK_HINT = (
     'add BottomupCrowdMask after GenerateTarget in the training pipeline '
@@ -392,6 +393,42 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 decoding)
 
         Returns:
+            See :meth:`predict_outputs`.
+        """
+        self._check_test_cfg(test_cfg)
+        multiscale_test = test_cfg.get('multiscale_test', False)
+        outputs = [
+            [self.forward(f) for f in scale_feats]
+            if test_cfg.get('flip_test', False)
+            else self.forward(scale_feats)
+            for scale_feats in (feats if multiscale_test else [feats])
+        ]
+        return self.predict_outputs(
+            outputs if multiscale_test else outputs[0],
+            batch_data_samples,
+            test_cfg,
+        )
+
+    def predict_outputs(
+        self,
+        outputs: Union[OutputPair, Sequence],
+        batch_data_samples: OptSampleList,
+        test_cfg: ConfigType = {},
+    ) -> Predictions:
+        """Decode people from the network's outputs: the part of
+        :meth:`predict` after :meth:`forward`, for outputs computed
+        elsewhere (e.g. by an ONNX runtime).
+
+        Args:
+            outputs: The ``(heatmaps (B,K,h,w), tags (B,L*K,h,w))`` pair of
+                :meth:`forward`, nested as ``feats`` is in :meth:`predict`
+                (a pair of pairs with ``flip_test``, the flipped input's
+                second, unmirrored; a list over scales with
+                ``multiscale_test``)
+            batch_data_samples (List[PoseDataSample]): The batch data samples
+            test_cfg (dict): As in :meth:`predict`
+
+        Returns:
             List[InstanceData] (and List[PixelData] with
             ``output_heatmaps``): per image ``keypoints`` (N, K, 2) in input
             space, ``keypoint_scores`` (N, K), ``bbox_scores`` (N, ); the
@@ -401,7 +438,7 @@ class AssociativeEmbeddingHead(HeatmapHead):
         self._check_test_cfg(test_cfg)
         flip_test = test_cfg.get('flip_test', False)
         per_scale = (
-            feats if test_cfg.get('multiscale_test', False) else [feats]
+            outputs if test_cfg.get('multiscale_test', False) else [outputs]
         )
         # The network sees the whole image: padding a smaller input of the
         # batch to the largest changes every output for it.
@@ -427,14 +464,13 @@ class AssociativeEmbeddingHead(HeatmapHead):
 
         # one (maps, flipped) pair per network pass, original scale first
         heatmap_passes, tag_passes = [], []
-        for scale_feats in per_scale:
+        for scale_outputs in per_scale:
             passes = (
-                [(scale_feats[0], False), (scale_feats[1], True)]
+                [(scale_outputs[0], False), (scale_outputs[1], True)]
                 if flip_test
-                else [(scale_feats, False)]
+                else [(scale_outputs, False)]
             )
-            for pass_feats, flipped in passes:
-                heatmaps, tags = self.forward(pass_feats)
+            for (heatmaps, tags), flipped in passes:
                 if flipped:
                     flip_indices = batch_data_samples[0].metainfo[
                         'flip_indices'

@@ -1,0 +1,1 @@
+"""Deployment tools; each module runs as a script."""
