@@ -9,9 +9,13 @@ WORK_DIR ?= work_dirs/$(basename $(notdir $(CONFIG)))
 env:
 	bash tools/setup_env.sh
 
-# Train the tiny model on the shipped COCO images, then evaluate it.
+# Train the tiny model on the shipped COCO images, then evaluate it. Its
+# config fixes the seed (0); SEED=n trains with another.
+SEED ?=
 main: env
-	$(PY) tools/train.py $(CONFIG) --work-dir $(WORK_DIR)
+	@echo "make main: seed $(or $(SEED),0 (the config's; make main SEED=n for another))"
+	$(PY) tools/train.py $(CONFIG) --work-dir $(WORK_DIR) \
+		$(if $(SEED),--cfg-options randomness.seed=$(SEED))
 	$(PY) tools/test.py $(CONFIG) $$(cat $(WORK_DIR)/last_checkpoint) \
 		--work-dir $(WORK_DIR)
 

@@ -100,8 +100,12 @@ param_scheduler = [
         by_epoch=True,
     ),
 ]
+# A log line every 100 of the 2800 iterations (losses averaged over them).
 default_hooks = dict(
-    logger=dict(interval=7),
+    logger=dict(interval=100),
     checkpoint=dict(interval=100, save_best=None, max_keep_ckpts=2),
 )
-log_processor = dict(window_size=7)
+log_processor = dict(window_size=100)
+# A fixed seed, so that `make main` reproduces the README's AP (`make main
+# SEED=n` draws another); deterministic kernels cost nothing on the CPU.
+randomness = dict(seed=0, deterministic=True)

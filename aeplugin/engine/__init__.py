@@ -13,6 +13,7 @@ from .hooks import (
     CheckpointMatchHook,
     CompileBackboneHook,
     EpochSeedHook,
+    ProgressLoggerHook,
 )
 from .optim_wrappers import (
     BF16OptimWrapper,
@@ -31,6 +32,7 @@ __all__ = [
     'FiniteLossAmpOptimWrapper',
     'FiniteLossCheck',
     'FiniteLossOptimWrapper',
+    'ProgressLoggerHook',
     'allow_runner_checkpoints',
     'check_checkpoint_complete',
     'check_checkpoint_matches',

@@ -18,12 +18,14 @@ model_wrapper_cfg = dict(
 # Checkpoints written to a temporary file and renamed (a kill never leaves a
 # truncated one for --resume), every epoch seeded from (seed, epoch) (a
 # resumed run replays the epoch it redoes), loaded checkpoints checked
-# against the model (mismatched keys stop the run instead of a warning) and
-# a model on a GPU made channels-last.
-# mmpose's base marks its hooks `_scope_='mmpose'`: the checkpoint entry,
-# merged into mmpose's, needs our scope back.
+# against the model (mismatched keys stop the run instead of a warning), a
+# model on a GPU made channels-last, and a training log line every 50
+# iterations of the run (not of the epoch) with an ETA from the recent speed.
+# mmpose's base marks its hooks `_scope_='mmpose'`: the entries merged into
+# mmpose's need our scope back.
 default_hooks = dict(
     checkpoint=dict(type='AtomicCheckpointHook', _scope_='aeplugin'),
+    logger=dict(type='ProgressLoggerHook', _scope_='aeplugin'),
     epoch_seed=dict(type='EpochSeedHook'),
     checkpoint_match=dict(type='CheckpointMatchHook'),
     channels_last=dict(type='ChannelsLastHook'),

@@ -3,6 +3,7 @@ from .channels_last_hook import ChannelsLastHook
 from .checkpoint_match_hook import CheckpointMatchHook
 from .compile_backbone_hook import CompileBackboneHook
 from .epoch_seed_hook import EpochSeedHook
+from .progress_logger_hook import ProgressLoggerHook
 
 __all__ = [
     'AtomicCheckpointHook',
@@ -10,4 +11,5 @@ __all__ = [
     'CheckpointMatchHook',
     'CompileBackboneHook',
     'EpochSeedHook',
+    'ProgressLoggerHook',
 ]
