@@ -199,7 +199,7 @@ def fit_test_input(cfg: Config, input_size: Sequence[int]) -> Config:
             'each image to several sizes (export with --dynamic)'
         )
     W, H = (int(v) for v in input_size)
-    factor = pipeline[at].get('size_factor', 32)
+    factor = test_size_factor(cfg)
     if W <= 0 or H <= 0 or W % factor or H % factor:
         raise ValueError(
             f'input size {W}x{H} must be positive multiples of the test '
@@ -208,3 +208,11 @@ def fit_test_input(cfg: Config, input_size: Sequence[int]) -> Config:
     pipeline[at].update(input_size=(W, H), resize_mode='fit')
     cfg.test_dataloader.dataset.pipeline = pipeline
     return cfg
+
+
+def test_size_factor(cfg: Config) -> int:
+    """The multiple that the test pipeline's resize rounds every input
+    side up to (its ``size_factor``; mmpose's default 32)."""
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    at = _find(pipeline, (_SINGLE_RESIZE, _MULTI_RESIZE), 'resize transform')
+    return int(pipeline[at].get('size_factor', 32))

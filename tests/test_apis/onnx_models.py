@@ -33,8 +33,9 @@ def unpadded_images() -> list:
 
 def export_tiny(model, folder: Path, **kwargs) -> Path:
     """Export ``model`` into ``folder`` and return the file."""
-    name = 'tiny_{}_{}.onnx'.format(
+    name = 'tiny_{}_{}{}.onnx'.format(
         'flip' if kwargs.get('flip') else 'noflip',
         'x'.join(map(str, kwargs.get('input_size') or ['dynamic'])),
+        '_dynamo' if kwargs.get('dynamo') else '',
     )
     return export_onnx(model, Path(folder) / name, **kwargs)

@@ -119,3 +119,28 @@ def test_paper_network_exports_and_equals_torch(tmp_path):
         np.testing.assert_allclose(
             have, want.numpy(), rtol=0, atol=1e-4 * max(scale, 1.0)
         )
+
+
+@pytest.mark.parametrize('input_size', [None, (192, 128)])
+def test_torch_export_path_equals_torch(tiny, input_size):
+    model, folder = tiny
+    path = export_onnx(
+        model,
+        folder / f'dynamo_{input_size is None}.onnx',
+        flip=True,
+        input_size=input_size,
+        dynamo=True,
+    )
+    onnx.checker.check_model(str(path))
+    assert json.loads(_metadata(path)[META_FLIP]) is True
+    session = onnxruntime.InferenceSession(str(path))
+    # a dynamic graph takes any multiple of the resize's size_factor (64)
+    sizes = [(192, 128), (128, 256)] if input_size is None else [input_size]
+    for size in sizes:
+        inputs = _normalised(model, unpadded_images()[0], size)
+        with torch.no_grad():
+            expected = ExportedNetwork(model, flip=True)(inputs)
+        got = session.run(None, {'inputs': inputs.numpy()})
+        for want, have in zip(expected, got):
+            assert have.shape == tuple(want.shape)
+            np.testing.assert_allclose(have, want.numpy(), rtol=0, atol=1e-4)

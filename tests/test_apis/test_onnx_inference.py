@@ -43,16 +43,21 @@ def _assert_same_people(expected, got):
 
 
 @pytest.mark.parametrize(
-    'flip_in_graph, input_size',
-    [(True, None), (False, None), (True, (192, 128))],
-    ids=['flip-in-graph', 'flip-run-twice', 'fixed-size'],
+    'flip_in_graph, input_size, dynamo',
+    [
+        (True, None, False),
+        (False, None, False),
+        (True, (192, 128), False),
+        (True, None, True),
+    ],
+    ids=['flip-in-graph', 'flip-run-twice', 'fixed-size', 'torch-export'],
 )
 def test_same_people_as_torch_on_real_images(
-    tiny, flip_in_graph, input_size, monkeypatch
+    tiny, flip_in_graph, input_size, dynamo, monkeypatch
 ):
     model, folder = tiny
     path = export_tiny(
-        model, folder, flip=flip_in_graph, input_size=input_size
+        model, folder, flip=flip_in_graph, input_size=input_size, dynamo=dynamo
     )
     onnx_model = init_onnx_model(path)
     assert onnx_model.test_cfg['flip_test'] is True

@@ -1,7 +1,7 @@
 """Export an AE model's network to ONNX for onnxruntime.
 
 python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx
-    [--flip] [--input-size W H | --dynamic] [--opset 17]
+    [--flip] [--input-size W H | --dynamic] [--opset 17] [--dynamo]
 
 The file holds backbone + head (``inputs`` -> ``heatmaps``, ``tags``); the
 grouping stays in Python: run the file with ``aeplugin.apis.init_onnx_model``
@@ -34,6 +34,12 @@ def parse_args(argv=None):
         help='a graph of any batch, height and width (the default)',
     )
     parser.add_argument('--opset', type=int, default=17, help='ONNX opset')
+    parser.add_argument(
+        '--dynamo',
+        action='store_true',
+        help="trace with torch.export (PyTorch's newer exporter) instead of "
+        'TorchScript',
+    )
     return parser.parse_args(argv)
 
 
@@ -46,6 +52,7 @@ def main(argv=None):
         flip=args.flip,
         input_size=args.input_size,
         opset_version=args.opset,
+        dynamo=args.dynamo,
     )
     size = 'dynamic' if args.input_size is None else args.input_size
     print(f'{out}: flip={args.flip}, input size {size}')
