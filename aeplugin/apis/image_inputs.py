@@ -124,6 +124,23 @@ def load_image(image: ImageType, name: str = 'image') -> np.ndarray:
         TypeError: ``image`` is neither a path nor an array
     """
     check_image(image, name)
+    return read_bgr(image)
+
+
+def read_bgr(image: ImageType) -> np.ndarray:
+    """:func:`load_image` without its checks, for an input that
+    :func:`check_image` has accepted already.
+
+    Args:
+        image (str | Path | np.ndarray): As :func:`load_image`
+
+    Returns:
+        np.ndarray: The BGR image in shape (H, W, 3); uint8 for a file
+
+    Raises:
+        ValueError: A file OpenCV cannot decode (a corrupt image of a known
+            format)
+    """
     if isinstance(image, np.ndarray):
         if image.ndim == 2:
             image = image[..., None]

@@ -24,7 +24,7 @@ from aeplugin.engine.checkpoint import (
     check_checkpoint_matches,
 )
 
-from .image_inputs import ImageType, check_image, load_image
+from .image_inputs import ImageType, check_image, read_bgr
 
 
 def init_model(
@@ -290,7 +290,7 @@ def inference_bottomup(
 
     def shaped_samples():
         for i, image in enumerate(images):
-            info = dict(img=load_image(image, f'images[{i}]'))
+            info = dict(img=read_bgr(image))
             if not isinstance(image, np.ndarray):
                 info['img_path'] = str(image)
             info.update(model.dataset_meta)

@@ -395,6 +395,7 @@ class AssociativeEmbeddingHead(HeatmapHead):
         Returns:
             See :meth:`predict_outputs`.
         """
+        # before the network runs on anything
         self._check_test_cfg(test_cfg)
         multiscale_test = test_cfg.get('multiscale_test', False)
         outputs = [
