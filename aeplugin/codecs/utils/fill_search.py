@@ -5,10 +5,9 @@ pixel minimising ``round(||tag_k - person tag||) * 100 - heatmap_k``. A
 full search costs H*W per (person, keypoint) pair;
 :func:`search_fill_pixels` prunes strips of pixels by bounds and returns
 exactly the pixel a full search would. Float32 maps on the CPU take a path
-that lays the pairs and the strips' cells out per map and keeps the
-bookkeeping of the many small arrays in NumPy (a NumPy call costs a
-fraction of a torch call), leaving the passes over pixels to torch; other
-maps take an all-torch path.
+that lays the pairs and the strips out per map and keeps the bookkeeping
+of the many small arrays in NumPy (a NumPy call costs a fraction of a
+torch call); other maps take an all-torch path.
 """
 
 from typing import Tuple
@@ -23,10 +22,6 @@ from torch import Tensor
 # blocks, and 64 pixels balance the bounds per pair against the pixels per
 # surviving strip.
 FILL_STRIP = 64
-# Tag range above which a strip is split in two cells for its bounds: the
-# tags of one person (or of the background) spread far less, those of two
-# people differ by about 1 or more.
-_MIXED_SPREAD = 0.5
 # Factor of the arithmetic masks: a value plus (minus) a positive excess
 # times it is out of reach of a minimum (maximum).
 EXCLUDED = 1e30
@@ -55,72 +50,6 @@ def _tag_distance(diffs: Tensor) -> Tensor:
     if diffs.shape[-1] == 1:
         return diffs[..., 0].abs()
     return torch.linalg.vector_norm(diffs, dim=-1)
-
-
-def _split_strips(
-    heat: Tensor, tag: Tensor, strip_min: Tensor, strip_max: Tensor
-) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Split each strip of pixels in two cells halfway between its lowest
-    and highest tag (summed over L) and bound each cell's heat from above
-    and its tags by a box.
-
-    A strip crossing a person's peak and the background, or two people,
-    thus gets two tight tag boxes instead of one loose one; the halfway
-    split separates two tag clusters whatever their pixel counts (a split
-    at the mean tag falls inside a large background cluster). The lower
-    cell's tag minimum is the strip's (for L=1; a valid bound for any L),
-    likewise the upper cell's maximum.
-
-    Note:
-
-        - strip number: n
-        - pixel number per strip: S
-        - embedding tag dimension: L
-
-    Args:
-        heat (Tensor): Strips of heatmaps in shape (n, S)
-        tag (Tensor): Their tags in shape (n, L, S)
-        strip_min (Tensor): Their tag minima in shape (n, L)
-        strip_max (Tensor): Their tag maxima in shape (n, L)
-
-    Returns:
-        tuple:
-        - heat_low (Tensor): The lower cells' heat maxima in shape (n, )
-        - heat_high (Tensor): The upper cells' heat maxima in shape (n, )
-        - tag_max_low (Tensor): The lower cells' tag maxima in shape
-            (n, L)
-        - tag_min_high (Tensor): The upper cells' tag minima in shape
-            (n, L)
-    """
-    if tag.shape[1] == 1:
-        keys = tag[:, 0]
-        middle = (strip_min + strip_max) / 2
-    else:
-        keys = tag.sum(dim=1)
-        middle = (
-            keys.amin(dim=-1, keepdim=True) + keys.amax(dim=-1, keepdim=True)
-        ) / 2
-    offsets = keys - middle
-    above = offsets.clamp(min=0)
-    below = above - offsets
-    # The lower cell holds the pixels with no excess over the strip's
-    # middle key, the upper one those with no deficit; a pixel is pushed
-    # out of a cell by adding its excess (deficit) times EXCLUDED to its
-    # values, an arithmetic mask about 10x faster than torch's CPU where().
-    # A pixel only slightly pushed out loosens the bounds but never breaks
-    # them.
-    heat_low = torch.sub(heat, above, alpha=EXCLUDED).amax(dim=-1)
-    heat_high = torch.sub(heat, below, alpha=EXCLUDED).amax(dim=-1)
-    if tag.shape[1] == 1:
-        tag, above, below = keys[:, None], above[:, None], below[:, None]
-    else:
-        above, below = above[:, None], below[:, None]
-    return (
-        heat_low,
-        heat_high,
-        torch.sub(tag, above, alpha=EXCLUDED).amax(dim=-1),
-        torch.add(tag, below, alpha=EXCLUDED).amin(dim=-1),
-    )
 
 
 def chunk_length(device: torch.device, item_elements: int) -> int:
@@ -228,14 +157,10 @@ def search_fill_pixels(
     order on ties, exactly as a search over all pixels would.
 
     A full search costs P*H*W. Instead each map, flattened in raster order,
-    is cut into strips of ``FILL_STRIP`` pixels; a strip whose tags spread
-    wider than ``_MIXED_SPREAD`` (one crossing two people, or a person and
-    the background) is split in two cells halfway between its lowest and
-    highest tag, so that it gets two tight tag boxes. A cell's tag box and
-    heat maximum bound the cost of its pixels from below, the cost at the
-    map's heatmap peaks bounds the optimum from above, and only the strips
-    of the cells whose lower bound reaches the upper bound, usually a few,
-    are searched pixel by pixel.
+    is cut into strips of ``FILL_STRIP`` pixels. A strip's tag box and heat
+    maximum bound the cost of its pixels from below, the cost at the map's
+    heatmap peaks bounds the optimum from above, and only the strips whose
+    lower bound reaches the upper bound are searched pixel by pixel.
 
     Note:
 
@@ -284,7 +209,7 @@ def _search_on_device(
     upper: Tensor,
 ) -> Tensor:
     """The search with torch alone, for maps on a device other than the
-    CPU: the bounds of every pair against every cell of its map.
+    CPU: the bounds of every pair against every strip of its map.
 
     Args:
         rows (tuple): The strips of :func:`_strip_rows`
@@ -303,55 +228,16 @@ def _search_on_device(
     size = heat_rows.shape[1]
     num_strips = heat_rows.shape[0] // num_maps
     steps = torch.arange(size, device=device, dtype=torch.float32)
-
-    # One cell per strip, tight for the many strips whose tags all lie
-    # close together (background, the inside of a peak); only the mixed
-    # strips are split in two cells, so the pixel passes of the split run
-    # on a fraction of the maps. Cells m*2N + n and m*2N + N + n are the
-    # cells of strip n of map m (the same for an unmixed strip).
-    strip_min = tag_rows.amin(dim=-1)
-    strip_max = tag_rows.amax(dim=-1)
-    heat_max, tag_min, tag_max = (
-        bound.view(num_maps, 1, num_strips, -1)
-        .expand(-1, 2, -1, -1)
-        .reshape(num_maps * 2 * num_strips, -1)
-        for bound in (
-            heat_rows.amax(dim=-1, keepdim=True),
-            strip_min,
-            strip_max,
-        )
-    )
-    heat_max = heat_max.view(-1)
-    mixed = torch.nonzero(
-        (strip_max - strip_min).amax(dim=-1) > _MIXED_SPREAD
-    ).view(-1)
-    lower_cells = mixed + mixed.div(num_strips, rounding_mode='floor') * (
-        num_strips
-    )
-    row_chunk = chunk_length(device, size * (L + 1))
-    for start in range(0, len(mixed), row_chunk):
-        strips = mixed[start : start + row_chunk]
-        heat_low, heat_high, tag_max_low, tag_min_high = _split_strips(
-            *(
-                values.index_select(0, strips)
-                for values in (heat_rows, tag_rows, strip_min, strip_max)
-            )
-        )
-        lower = lower_cells[start : start + row_chunk]
-        heat_max[lower] = heat_low
-        heat_max[lower + num_strips] = heat_high
-        tag_max[lower] = tag_max_low
-        tag_min[lower + num_strips] = tag_min_high
-    heat_max = heat_max.view(num_maps, -1)
-    tag_min = tag_min.view(num_maps, -1, L)
-    tag_max = tag_max.view(num_maps, -1, L)
+    heat_max = heat_rows.amax(dim=-1).view(num_maps, num_strips)
+    tag_min = tag_rows.amin(dim=-1).view(num_maps, num_strips, L)
+    tag_max = tag_rows.amax(dim=-1).view(num_maps, num_strips, L)
 
     num_pairs = pair_tags.shape[0]
     best_cost = torch.full((num_pairs,), float('inf'), device=device)
     # Per searched (pair, strip): its pair, its best cost and the first
     # pixel at that cost.
     searched = []
-    pair_chunk = chunk_length(device, 2 * num_strips * L)
+    pair_chunk = chunk_length(device, num_strips * L)
     strip_chunk = chunk_length(device, size * L)
     for start in range(0, num_pairs, pair_chunk):
         maps = pair_maps[start : start + pair_chunk]
@@ -367,7 +253,6 @@ def _search_on_device(
             .mul_(100)
             .sub_(heat_max.index_select(0, maps))
         )
-        lower = torch.minimum(lower[:, :num_strips], lower[:, num_strips:])
         pair_idx, strip_idx = torch.nonzero(
             lower <= upper[start : start + pair_chunk, None] + _UPPER_MARGIN,
             as_tuple=True,

@@ -14,6 +14,9 @@ from .fill_search import EXCLUDED, chunk_length
 # 2.7x faster in chunks of 4 maps than at once); 4 MiB keeps a batch of
 # 17 maps of 128x128 in one chunk.
 CPU_NMS_CHUNK_ELEMENTS = 1 << 20
+# Length of the raster strips whose maxima narrow the top-k down to a few
+# strips per map.
+TOP_STRIP = 64
 
 
 def max_filter(maps: Tensor, kernel_size: int) -> Tensor:
@@ -59,6 +62,120 @@ def max_filter(maps: Tensor, kernel_size: int) -> Tensor:
     return maxima
 
 
+def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest values of each row, descending, the first in order
+    among equal values, and their positions.
+
+    The rows are cut in strips of ``TOP_STRIP`` values; the strips whose
+    maximum reaches the k-th largest strip maximum hold the k largest
+    values (k strips hold k values at least that large), so only their
+    values that reach it are ranked. torch's top-k over whole rows costs
+    several times more on CPU, and orders equal values arbitrarily.
+
+    Note:
+
+        - row number: M
+        - row length: S
+
+    Args:
+        values (Tensor): Values (no NaN) in shape (M, S)
+        k (int): The number of values per row, at most S
+
+    Returns:
+        tuple:
+        - top (np.ndarray): The values in shape (M, k)
+        - positions (np.ndarray): Their positions in shape (M, k)
+    """
+    M, size = values.shape
+    if -(-size // TOP_STRIP) <= k:
+        top, positions = values.sort(dim=1, descending=True, stable=True)
+        return top[:, :k].cpu().numpy(), positions[:, :k].cpu().numpy()
+    strips, strip_max, kth = _select_strips(values, k)
+    if values.device.type != 'cpu':
+        return _top_values_on_device(strips, strip_max >= kth, k)
+    strips, kth = strips.numpy(), kth.numpy()
+    rows, row_strips = np.nonzero(strip_max.numpy() >= kth)
+    pick, steps = np.nonzero(strips[rows, row_strips] >= kth[rows])
+    rows = rows[pick]
+    top = strips[rows, row_strips[pick], steps]
+    positions = row_strips[pick] * TOP_STRIP + steps
+    # By row, then value (descending), then position; every row has k
+    # values at least its k-th strip maximum.
+    order = np.lexsort((positions, -top, rows))
+    counts = np.bincount(rows, minlength=M)
+    firsts = order[((counts.cumsum() - counts)[:, None] + np.arange(k))]
+    return top[firsts], positions[firsts]
+
+
+def _select_strips(values: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Cut rows in strips of ``TOP_STRIP`` values (the last one padded
+    with -inf, which ranks after every value, being last in order) and
+    find the k-th largest strip maximum of each row.
+
+    Note:
+
+        - row number: M
+        - strip number: N
+
+    Args:
+        values (Tensor): Values in shape (M, S), S > k * ``TOP_STRIP``
+        k (int): The number of values per row
+
+    Returns:
+        tuple:
+        - strips (Tensor): The rows in strips in shape (M, N, TOP_STRIP)
+        - strip_max (Tensor): The strips' maxima in shape (M, N)
+        - kth (Tensor): The k-th largest of them in shape (M, 1)
+    """
+    M, size = values.shape
+    num_strips = -(-size // TOP_STRIP)
+    pad = num_strips * TOP_STRIP - size
+    if pad:
+        values = F.pad(values, (0, pad), value=float('-inf'))
+    strips = values.view(M, num_strips, TOP_STRIP)
+    strip_max = strips.amax(dim=-1)
+    return strips, strip_max, strip_max.topk(k, dim=1).values[:, -1:]
+
+
+def _top_values_on_device(
+    strips: Tensor, selected: Tensor, k: int
+) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`top_values` on a device other than the CPU: the selected
+    strips ranked by a stable sort.
+
+    Note:
+
+        - row number: M
+        - strip number: N
+
+    Args:
+        strips (Tensor): The rows in strips in shape (M, N, TOP_STRIP)
+        selected (Tensor): Whether a strip may hold a top value in shape
+            (M, N)
+        k (int): The number of values per row
+
+    Returns:
+        tuple: As :func:`top_values`
+    """
+    M = strips.shape[0]
+    width = int(selected.sum(dim=1).max())
+    # The selected strips of each row first, in raster order; those after
+    # a row's selection are pushed to -inf, after all of it.
+    order = torch.sort(
+        (~selected).to(torch.uint8), dim=1, stable=True
+    ).indices[:, :width]
+    cand = strips.gather(1, order[..., None].expand(-1, -1, TOP_STRIP))
+    cand = cand.masked_fill(
+        ~selected.gather(1, order)[..., None], float('-inf')
+    ).view(M, -1)
+    top, ranked = cand.sort(dim=1, descending=True, stable=True)
+    ranked = ranked[:, :k]
+    positions = (
+        order.gather(1, ranked // TOP_STRIP) * TOP_STRIP + ranked % TOP_STRIP
+    )
+    return top[:, :k].cpu().numpy(), positions.cpu().numpy()
+
+
 def top_candidates(
     heatmaps: Tensor,
     tags: Tensor,
@@ -86,9 +203,10 @@ def top_candidates(
 
     Returns:
         tuple:
-        - vals (np.ndarray): Peak values in shape (B, K, T), descending;
-            a map with fewer than T peaks ends with non-peak pixels,
-            valued far below them
+        - vals (np.ndarray): Peak values in shape (B, K, T), descending,
+            the first in raster order among equal values (see
+            :func:`top_values`); a map with fewer than T peaks ends with
+            non-peak pixels, valued far below them
         - pixels (np.ndarray): Flat peak positions y*W+x in shape
             (B, K, T)
         - cand_tags (np.ndarray): Peak tags in shape (B, K, T, L)
@@ -109,17 +227,25 @@ def top_candidates(
             # their value, other pixels fall far below any threshold (an
             # arithmetic mask: torch's CPU comparisons and where() are
             # several times slower).
-            torch.lerp(part, max_filter(part, nms_kernel), -EXCLUDED)
-            .view(-1, H * W)
-            .topk(num_cands, dim=1)
+            top_values(
+                torch.lerp(part, max_filter(part, nms_kernel), -EXCLUDED).view(
+                    -1, H * W
+                ),
+                num_cands,
+            )
             for part in maps.split(chunk, dim=1)
         )
     )
-    vals = torch.cat(vals).view(B, K, -1)
-    pixels = torch.cat(pixels).view(B, K, -1)
+    vals = np.concatenate(vals).reshape(B, K, -1)
+    pixels = np.concatenate(pixels).reshape(B, K, -1)
     cand_tags = (
         tags.view(B, L, K, H * W)
-        .gather(3, pixels[:, None].expand(-1, L, -1, -1))
+        .gather(
+            3,
+            torch.from_numpy(pixels)
+            .to(tags.device)[:, None]
+            .expand(-1, L, -1, -1),
+        )
         .permute(0, 2, 3, 1)
     )
-    return tuple(part.cpu().numpy() for part in (vals, pixels, cand_tags))
+    return vals, pixels, cand_tags.cpu().numpy()

@@ -66,10 +66,9 @@ def test_fill_search_equals_full_search(search, num_tag_dims, shape):
 
 @SEARCHES
 def test_fill_search_in_small_chunks_equals_full_search(search, monkeypatch):
-    """With chunks of a few hundred floats, pairs, strips, maps and mixed
-    strips are processed over many chunks and the costs of the first pass
-    are not all kept for the second: the result must not change. Strips of
-    8 pixels on 8x9 maps make a padded last strip."""
+    """With chunks of a few hundred floats, pairs, strips and maps are
+    processed over many chunks: the result must not change. Strips of 8
+    pixels on 8x9 maps make a padded last strip."""
     monkeypatch.setattr(fill_search, 'CPU_CHUNK_ELEMENTS', 300)
     monkeypatch.setattr(fill_search, 'FILL_STRIP', 8)
     generator = torch.Generator().manual_seed(7)
@@ -149,9 +148,10 @@ def test_fill_search_on_crowded_maps_equals_full_search(
     search, num_tag_dims, quantize
 ):
     """Many groups, most of them partial, on crowded noisy maps: hundreds
-    of pairs, mixed strips everywhere, pairs whose best pixel lies outside
-    every peak (between people, in the background), and with quantized
-    maps ties between pixels of one strip and of different strips."""
+    of pairs, strips crossing people everywhere, pairs whose best pixel
+    lies outside every peak (between people, in the background), and with
+    quantized maps ties between pixels of one strip and of different
+    strips."""
     inputs = _crowded_inputs(num_tag_dims, num_tag_dims, quantize)
     heatmaps, tags, pair_maps, pair_tags, _ = inputs
     assert len(pair_maps) > 100
@@ -190,23 +190,3 @@ def test_fill_search_without_pairs():
         torch.zeros(1, 2, 3, dtype=torch.long),
     )
     assert found.shape == (0,)
-
-
-@SEARCHES
-def test_fill_search_when_no_strip_mixes_two_tags(search):
-    """Smooth tag maps (one person's tags, or random heat at a constant tag)
-    leave no strip to split in two cells: the search still equals the full
-    one (the CPU path once failed on the empty set of upper cells)."""
-    generator = torch.Generator().manual_seed(5)
-    B, K, H, W = 1, 2, 8, 16
-    heatmaps = torch.rand((B, K, H, W), generator=generator)
-    tags = torch.full((B, K, H, W), 0.25) + torch.linspace(0, 0.2, W)
-    pair_maps = torch.tensor([0, 1, 1])
-    pair_tags = torch.tensor([[0.3], [2.0], [-1.6]])
-    cand_pixels = torch.randint(0, H * W, (B, K, 4), generator=generator)
-
-    found = search(heatmaps, tags, pair_maps, pair_tags, cand_pixels)
-
-    assert torch.equal(
-        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
-    )

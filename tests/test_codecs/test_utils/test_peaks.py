@@ -38,3 +38,46 @@ def test_top_candidates_equal_topk_of_nms_peaks(chunk_elements, monkeypatch):
         cand_tags,
         flat_tags.gather(2, expected.indices[..., None].expand(-1, -1, -1, L)),
     )
+
+
+def _stable_top(values, k):
+    """The k largest values of each row, the first position among equal
+    values, by a stable sort of the whole row."""
+    top, positions = values.sort(dim=1, descending=True, stable=True)
+    return top[:, :k].numpy(), positions[:, :k].numpy()
+
+
+@pytest.mark.parametrize('on_device', [False, True], ids=['cpu', 'device'])
+@pytest.mark.parametrize(
+    'rows, length, k', [(5, 1000, 10), (3, 4096, 7), (2, 130, 1)]
+)
+def test_top_values_rank_equal_values_by_position(on_device, rows, length, k):
+    """Coarsely quantized values tie within and across strips (and at the
+    k-th value); the strip pre-selection must keep every tied value and
+    rank equal values by position, as a stable sort of the row does, with
+    -0.0 equal to 0.0 and rows padded to whole strips. ``device`` runs the
+    torch path that maps on a GPU take."""
+    generator = torch.Generator().manual_seed(length)
+    values = (torch.rand(rows, length, generator=generator) * 8).floor()
+    values[0, ::7] = -float('inf')
+    values[-1] = -0.0
+    values[-1, ::3] = 0.0
+    if on_device:
+        strips, strip_max, kth = peaks._select_strips(values, k)
+        top, positions = peaks._top_values_on_device(
+            strips, strip_max >= kth, k
+        )
+    else:
+        top, positions = peaks.top_values(values, k)
+
+    expected_top, expected_positions = _stable_top(values, k)
+    np.testing.assert_array_equal(top, expected_top)
+    np.testing.assert_array_equal(positions, expected_positions)
+
+
+def test_top_values_of_rows_of_few_strips_sort_them_whole():
+    """Rows of at most k strips are ranked whole, by the same rule."""
+    values = torch.tensor([[1.0, 3.0, 3.0, -0.0, 0.0, 2.0, 3.0]])
+    top, positions = peaks.top_values(values, 5)
+    np.testing.assert_array_equal(top, [[3.0, 3.0, 3.0, 2.0, 1.0]])
+    np.testing.assert_array_equal(positions, [[1, 2, 6, 5, 0]])
