@@ -463,7 +463,7 @@ class BottomupGrouping(BaseKeypointCodec):
                     dists = np.sqrt(
                         np.square(cand_tags[:, None] - means).sum(axis=-1)
                     )
-                costs = dists.round() * 100 - vals[k, :num_cands, None]
+                costs = np.rint(dists) * 100 - vals[k, :num_cands, None]
                 rows, cols = linear_sum_assignment(costs)
                 accepted = dists[rows, cols] < self.decode_tag_thr
                 rows, cols = rows[accepted], cols[accepted]

@@ -93,12 +93,18 @@ def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
     strips, strip_max, kth = _select_strips(values, k)
     if values.device.type != 'cpu':
         return _top_values_on_device(strips, strip_max >= kth, k)
-    strips, kth = strips.numpy(), kth.numpy()
-    rows, row_strips = np.nonzero(strip_max.numpy() >= kth)
-    pick, steps = np.nonzero(strips[rows, row_strips] >= kth[rows])
+    num_strips = strip_max.shape[1]
+    kth = kth.numpy()
+    # Flat indices and divmod: NumPy's 2-D nonzero costs several times
+    # more on these small arrays.
+    chosen = np.flatnonzero(strip_max.numpy() >= kth)
+    rows = chosen // num_strips
+    chosen_values = strips.numpy().reshape(-1, TOP_STRIP)[chosen]
+    picked = np.flatnonzero(chosen_values >= kth[rows])
+    pick = picked // TOP_STRIP
     rows = rows[pick]
-    top = strips[rows, row_strips[pick], steps]
-    positions = row_strips[pick] * TOP_STRIP + steps
+    top = chosen_values.reshape(-1)[picked]
+    positions = chosen[pick] % num_strips * TOP_STRIP + picked % TOP_STRIP
     # By row, then value (descending), then position; every row has k
     # values at least its k-th strip maximum.
     order = np.lexsort((positions, -top, rows))
