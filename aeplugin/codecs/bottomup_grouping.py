@@ -442,9 +442,13 @@ class BottomupGrouping(BaseKeypointCodec):
         """
         K, T, L = tags.shape
         members = np.full((K * T, K), -1, dtype=np.int64)
-        tag_sums = np.zeros((K * T, L))
-        counts = np.zeros((K * T, 1))
         tags = tags.astype(np.float64)
+        if L == 1:
+            # (n, ) arrays: NumPy indexes them several times faster than
+            # (n, 1) ones, and this loop is many small indexing calls.
+            tags = tags[..., 0]
+        tag_sums = np.zeros((K * T, *tags.shape[2:]))
+        counts = np.zeros(K * T)
         # Candidates come sorted by value: those above the threshold are a
         # prefix.
         num_above = (vals > self.decode_keypoint_thr).sum(axis=1).tolist()
@@ -456,10 +460,11 @@ class BottomupGrouping(BaseKeypointCodec):
             cand_tags = tags[k, :num_cands]
             new_cands = slice(None)
             if num_groups:
-                means = tag_sums[:num_groups] / counts[:num_groups]
+                sums, group_counts = tag_sums[:num_groups], counts[:num_groups]
                 if L == 1:
-                    dists = np.abs(cand_tags - means[:, 0])
+                    dists = np.abs(cand_tags[:, None] - sums / group_counts)
                 else:
+                    means = sums / group_counts[:, None]
                     dists = np.sqrt(
                         np.square(cand_tags[:, None] - means).sum(axis=-1)
                     )
@@ -482,6 +487,5 @@ class BottomupGrouping(BaseKeypointCodec):
             tag_sums[new_groups] = cand_tags
             counts[new_groups] = 1
             num_groups += added
-        return members[:num_groups], tag_sums[:num_groups] / counts[
-            :num_groups
-        ]
+        group_tags = tag_sums[:num_groups].reshape(num_groups, L)
+        return members[:num_groups], group_tags / counts[:num_groups, None]
