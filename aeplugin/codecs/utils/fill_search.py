@@ -112,6 +112,36 @@ def _strip_rows(
     )
 
 
+def _strip_bounds(
+    rows: Tuple[Tensor, Tensor, Tensor], num_maps: int
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """The heat maximum and tag box of every strip, per map.
+
+    Note:
+
+        - map number: M
+        - strip number per map: N
+        - embedding tag dimension: L
+
+    Args:
+        rows (tuple): The strips of :func:`_strip_rows`
+        num_maps (int): The number of maps M
+
+    Returns:
+        tuple:
+        - heat_max (Tensor): Strip heat maxima in shape (M, N)
+        - tag_min (Tensor): Strip tag minima in shape (M, N, L)
+        - tag_max (Tensor): Strip tag maxima in shape (M, N, L)
+    """
+    heat_rows, tag_rows, _ = rows
+    L = tag_rows.shape[1]
+    return (
+        heat_rows.amax(dim=-1).view(num_maps, -1),
+        tag_rows.amin(dim=-1).view(num_maps, -1, L),
+        tag_rows.amax(dim=-1).view(num_maps, -1, L),
+    )
+
+
 def _peak_upper_bounds(*inputs: Tensor) -> Tensor:
     """The least cost of each pair at the heatmap peaks of its map, a cost
     its optimum does not exceed.
@@ -228,9 +258,7 @@ def _search_on_device(
     size = heat_rows.shape[1]
     num_strips = heat_rows.shape[0] // num_maps
     steps = torch.arange(size, device=device, dtype=torch.float32)
-    heat_max = heat_rows.amax(dim=-1).view(num_maps, num_strips)
-    tag_min = tag_rows.amin(dim=-1).view(num_maps, num_strips, L)
-    tag_max = tag_rows.amax(dim=-1).view(num_maps, num_strips, L)
+    heat_max, tag_min, tag_max = _strip_bounds(rows, num_maps)
 
     num_pairs = pair_tags.shape[0]
     best_cost = torch.full((num_pairs,), float('inf'), device=device)

@@ -54,11 +54,8 @@ def search_on_cpu(*inputs: Tensor) -> Tensor:
         upper = upper.min(axis=1)
     else:
         upper = shared._peak_upper_bounds(*inputs).numpy()
-    heat_rows, tag_rows, _ = rows
     pairs, strips, slots = _cpu_surviving_strips(
-        heat_rows.amax(dim=-1).numpy().reshape(num_maps, num_strips),
-        tag_rows.amin(dim=-1).numpy().reshape(num_maps, num_strips, L),
-        tag_rows.amax(dim=-1).numpy().reshape(num_maps, num_strips, L),
+        *(bound.numpy() for bound in shared._strip_bounds(rows, num_maps)),
         maps,
         centers,
         upper + np.float32(shared._UPPER_MARGIN),
@@ -66,7 +63,8 @@ def search_on_cpu(*inputs: Tensor) -> Tensor:
     # Each surviving strip's least cost, as torch row minima: several times
     # faster than NumPy's on rows this short.
     best = np.empty(len(strips), np.float32)
-    chunk = shared.chunk_length(heat_rows.device, heat_rows.shape[1] * L)
+    size = rows[0].shape[1]
+    chunk = shared.chunk_length(heatmaps.device, size * L)
     for start in range(0, len(strips), chunk):
         part = slice(start, start + chunk)
         costs = _cpu_strip_costs(
@@ -90,7 +88,7 @@ def search_on_cpu(*inputs: Tensor) -> Tensor:
     steps = _cpu_strip_costs(
         rows, pairs[first], strips[first], centers, pair_tags
     ).argmin(axis=1)
-    strip_starts = strips[first] % num_strips * rows[0].shape[1]
+    strip_starts = strips[first] % num_strips * size
     best_pixel = np.empty(len(centers), np.int64)
     best_pixel[pairs[first]] = strip_starts + steps
     return torch.from_numpy(best_pixel)
