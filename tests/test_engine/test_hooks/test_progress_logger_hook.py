@@ -1,28 +1,40 @@
-import time
-
 import pytest
 import torch
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, iter_timer_hook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
 from aeplugin.engine import ProgressLoggerHook
 
 
+class FakeClock:
+    """``time.time`` of mmengine's ``IterTimerHook``, which times the
+    iterations whose mean sets the ETA: advanced only by the model, so
+    every iteration takes a known time."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def time(self):
+        return self.now
+
+
 class SlowStartModel(BaseModel):
     """A linear model whose first ``slow_steps`` training steps take
-    ``slow_s`` longer: a run whose start is slower than the rest."""
+    ``slow_s`` seconds of the clock and the others none: a run whose start
+    is slower than the rest."""
 
-    def __init__(self, slow_steps: int, slow_s: float):
+    def __init__(self, clock: FakeClock, slow_steps: int, slow_s: float):
         super().__init__()
         self.linear = torch.nn.Linear(1, 1)
-        self.slow_steps, self.slow_s, self.steps = slow_steps, slow_s, 0
+        self.clock, self.slow_steps, self.slow_s = clock, slow_steps, slow_s
+        self.steps = 0
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'loss':
             self.steps += 1
             if self.steps <= self.slow_steps:
-                time.sleep(self.slow_s)
+                self.clock.now += self.slow_s
         out = self.linear(inputs)
         return dict(loss=out.pow(2).mean()) if mode == 'loss' else out
 
@@ -40,10 +52,17 @@ class RecordEta(Hook):
             self.etas[runner.iter + 1] = runner.message_hub.get_info('eta')
 
 
-def _train(tmp_path, logger: dict, epochs=4, per_epoch=3, slow_steps=0):
+@pytest.fixture
+def clock(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(iter_timer_hook, 'time', clock)
+    return clock
+
+
+def _train(tmp_path, clock, logger, epochs=4, per_epoch=3, slow_steps=0):
     record = RecordEta()
     runner = Runner(
-        model=SlowStartModel(slow_steps, slow_s=0.5),
+        model=SlowStartModel(clock, slow_steps, slow_s=0.5),
         work_dir=str(tmp_path),
         train_dataloader=dict(
             dataset=[dict(inputs=torch.ones(1))] * per_epoch,
@@ -65,11 +84,14 @@ def _train(tmp_path, logger: dict, epochs=4, per_epoch=3, slow_steps=0):
     return log, record.etas
 
 
-def test_a_line_every_n_iterations_of_the_run_not_of_the_epoch(tmp_path):
+def test_a_line_every_n_iterations_of_the_run_not_of_the_epoch(
+    tmp_path, clock
+):
     logger = dict(type=ProgressLoggerHook, interval=5)
-    log, _ = _train(tmp_path, logger, epochs=4, per_epoch=3)
+    log, _ = _train(tmp_path, clock, logger, epochs=4, per_epoch=3)
     lines = [line for line in log.splitlines() if 'Epoch(train)' in line]
-    # 12 iterations: after the 5th, the 10th and the last
+    # 12 iterations of 3-iteration epochs: after the 5th, the 10th and the
+    # last, not at every epoch's end
     assert [line.rsplit('iter: ', 1)[1] for line in lines] == [
         '5/12',
         '10/12',
@@ -78,24 +100,24 @@ def test_a_line_every_n_iterations_of_the_run_not_of_the_epoch(tmp_path):
     assert log.count('Exp name: progress_') == 1
 
 
-def test_mmengine_logs_every_epoch_end(tmp_path):
-    """What the hook replaces: mmengine's counts within the epoch and logs
-    each epoch's last iteration with the experiment name."""
-    log, _ = _train(tmp_path, dict(type='LoggerHook', interval=5))
-    assert log.count('Epoch(train)') == 4
-    assert log.count('Exp name: progress_') == 4
-
-
-def test_eta_follows_the_recent_speed(tmp_path):
-    logger = dict(type=ProgressLoggerHook, interval=4)
-    # 4 slow steps (0.5 s more each), then 8 fast ones; a line every 4
-    _, etas = _train(tmp_path, logger, epochs=4, per_epoch=3, slow_steps=4)
-    # after step 4: 8 steps left at the slow speed
-    assert etas[4] == pytest.approx(8 * 0.5, abs=0.8)
-    # after step 8 the last 4 were fast: well under a second left (a fast
-    # step takes milliseconds), where the mean since the start (mmengine's)
-    # gives at least 4 * 2 s / 8 = 1 s
-    assert etas[8] < 0.5
+@pytest.mark.parametrize(
+    'eta_window, eta_after_4',
+    [
+        # steps 1-3 take 0.5 s, step 4 none: 8 steps left at the mean of
+        (None, 8 * 1.5 / 4),  # the last 4 (the interval)
+        (2, 8 * 0.5 / 2),  # the last 2
+    ],
+)
+def test_eta_is_the_mean_time_of_the_last_iterations(
+    tmp_path, clock, eta_window, eta_after_4
+):
+    logger = dict(type=ProgressLoggerHook, interval=4, eta_window=eta_window)
+    _, etas = _train(tmp_path, clock, logger, slow_steps=3)
+    assert etas[4] == pytest.approx(eta_after_4)
+    # steps 5-8 took no time: nothing left, where the mean since the
+    # start would still give 4 * 1.5 / 8 s
+    assert etas[8] == 0
+    assert etas[12] == 0
 
 
 def test_eta_window_must_be_positive():

@@ -1,28 +1,19 @@
-"""What changes when the head is swapped with mmpose's: its defaults (pinned
-against mmpose's signature and docs/components.md), the ignore mask it asks
-for, and the test-time options it refuses."""
+"""What changes when the head is swapped with mmpose's: its defaults, the
+ignore mask it asks for, and the test-time options it refuses."""
 
-import inspect
-import re
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
 from mmengine.registry import DefaultScope
-from mmpose.models.heads import (
-    AssociativeEmbeddingHead as MmposeAssociativeEmbeddingHead,
-)
 from mmpose.models.losses import KeypointMSELoss
 
 from aeplugin.models.heads import AssociativeEmbeddingHead
+from aeplugin.models.losses import AELoss
 from aeplugin.registry import MODELS
 
 from .test_ae_head import K, _head, _rendered_feats, _sample, _samples
 from .test_ae_head import _stack_outputs as _outputs
-
-DOCS = Path(__file__).parents[3] / 'docs' / 'components.md'
-DEFAULTS_HEADING = "### Defaults that differ from mmpose's head"
 
 
 @pytest.fixture(autouse=True)
@@ -31,62 +22,22 @@ def aeplugin_scope():
         yield
 
 
-def _format_default(value):
-    """A default as docs/components.md writes it."""
-    if value is inspect.Parameter.empty:
-        return 'absent'
-    if isinstance(value, dict):
-        args = ', '.join(f'{k}={v!r}' for k, v in value.items())
-        return f'`dict({args})`'
-    return f'`{value!r}`'
-
-
-def _documented_defaults():
-    """{key: (ours, mmpose's)} from the table under DEFAULTS_HEADING."""
-    text = DOCS.read_text()
-    assert DEFAULTS_HEADING in text
-    rows = {}
-    for line in text.split(DEFAULTS_HEADING, 1)[1].splitlines()[1:]:
-        if line.startswith('#'):
-            break
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if not line.startswith('|') or set(cells[0]) <= {'-', ' '}:
-            continue
-        if cells[0] == 'key':
-            continue
-        rows[re.fullmatch(r'`(\w+)`', cells[0]).group(1)] = tuple(cells[1:3])
-    return rows
-
-
-def test_every_default_that_differs_from_mmposes_is_documented():
-    ours = inspect.signature(AssociativeEmbeddingHead.__init__).parameters
-    theirs = inspect.signature(
-        MmposeAssociativeEmbeddingHead.__init__
-    ).parameters
-    empty = inspect.Parameter.empty
-    differing = {
-        name: (
-            ours[name].default if name in ours else empty,
-            theirs[name].default if name in theirs else empty,
-        )
-        for name in set(ours) | set(theirs)
-        if name not in ours
-        or name not in theirs
-        or ours[name].default != theirs[name].default
-    }
-    documented = _documented_defaults()
-    assert set(documented) == set(differing)
-    for name, (mine, mmpose) in differing.items():
-        assert documented[name] == (
-            _format_default(mine),
-            _format_default(mmpose),
-        ), name
-    # what the table says, pinned here too
-    assert differing['deconv_out_channels'] == (None, (256, 256, 256))
-    assert differing['tag_loss'] == (
-        dict(type='AELoss', loss_weight=1e-3),
-        dict(type='AssociativeEmbeddingLoss'),
+def test_defaults_are_the_ae_settings():
+    """The defaults mmpose's AE config states (no deconvolutions, AELoss at
+    weight 1e-3, the paper's), not the signature defaults of mmpose's head
+    (HeatmapHead's three 4x4 deconvs, a grouping loss at 1.0): a head
+    with ``final_layer=None`` is HourglassAE's per-stack head, with no
+    layers of its own."""
+    head = AssociativeEmbeddingHead(
+        in_channels=2 * K, num_keypoints=K, final_layer=None
     )
+    assert not head.has_layers
+    assert list(head.parameters()) == []
+    tag_losses = [m for m in head.modules() if isinstance(m, AELoss)]
+    assert len(tag_losses) == 1
+    assert tag_losses[0].loss_weight == 1e-3
+    assert head.missing_mask == 'warn'
+    assert head.stack_loss_weights is None
 
 
 def test_missing_mask_warns_once_naming_the_transform_and_trains_unmasked():
