@@ -1,4 +1,4 @@
-# The two commands of the README's quick start. Each creates or reuses
+# The targets of the README's quick start. Each creates or reuses
 # .venv/ (installing only what is missing) and then runs.
 PY := .venv/bin/python
 CONFIG ?= configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py

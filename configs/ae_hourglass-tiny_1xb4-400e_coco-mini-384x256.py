@@ -86,7 +86,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + ann_file)
 test_evaluator = val_evaluator
 
-# 400 epochs = 2800 steps of 4 images, 12 to 22 minutes on 2 CPU cores
+# 400 epochs = 2800 steps of 4 images (times per CPU: docs/training.md)
 train_cfg = dict(max_epochs=400, val_interval=100)
 optim_wrapper = dict(optimizer=dict(lr=4e-3))
 param_scheduler = [
