@@ -29,6 +29,8 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     checkpoint_match=dict(type='CheckpointMatchHook'),
     channels_last=dict(type='ChannelsLastHook'),
+    # pictures of `tools/test.py --show-dir` (ours and mmpose's)
+    visualization=dict(type='BottomupVisualizationHook', _scope_='aeplugin'),
 )
 
 # On a GPU: bfloat16 autocast without loss scaling, and a channels-last
