@@ -108,12 +108,16 @@ def check_keypoint_count(
             checkpoint file), for the message
 
     Raises:
-        ValueError: ``num_keypoints`` of the dataset and the head differ
+        ValueError: ``num_keypoints`` of the dataset and the head differ;
+            the decoder's ``decode_keypoint_order`` is not a permutation of
+            the head's keypoints; or the backbone's ``out_channels`` differ
+            from the head's ``in_channels``
     """
     if is_model_wrapper(model):
         model = model.module
     dataset_keypoints = dataset_meta.get('num_keypoints')
-    head_keypoints = model.head.num_keypoints
+    head = model.head
+    head_keypoints = head.num_keypoints
     if dataset_keypoints is not None and dataset_keypoints != head_keypoints:
         raise ValueError(
             f'{source}: the dataset {dataset_meta.get("dataset_name")!r} '
@@ -121,6 +125,25 @@ def check_keypoint_count(
             f'{head_keypoints} (num_keypoints): a config or checkpoint of '
             'another dataset?'
         )
+    order = getattr(
+        getattr(head, 'decoder', None), 'decode_keypoint_order', []
+    )
+    if len(order) and sorted(order) != list(range(head_keypoints)):
+        raise ValueError(
+            f'{source}: model.head.decoder.decode_keypoint_order must be a '
+            f"permutation of 0..{head_keypoints - 1} (the head's "
+            f'num_keypoints), got {list(order)}'
+        )
+    backbone_out = getattr(model.backbone, 'out_channels', None)
+    head_in = getattr(head, 'in_channels', None)
+    if isinstance(backbone_out, int) and isinstance(head_in, int):
+        if backbone_out != head_in:
+            raise ValueError(
+                f'{source}: model.backbone.out_channels is {backbone_out} '
+                f'but model.head.in_channels is {head_in} (K x (1 + L) = '
+                f'{head_keypoints} x (1 + {getattr(head, "tag_dim", "L")}) '
+                'for a head without layers of its own)'
+            )
 
 
 def sample_keypoint_tags(
