@@ -134,7 +134,9 @@ def check_keypoint_count(
             f"permutation of 0..{head_keypoints - 1} (the head's "
             f'num_keypoints), got {list(order)}'
         )
-    backbone_out = getattr(model.backbone, 'out_channels', None)
+    backbone_out = getattr(
+        getattr(model, 'backbone', None), 'out_channels', None
+    )
     head_in = getattr(head, 'in_channels', None)
     if isinstance(backbone_out, int) and isinstance(head_in, int):
         if backbone_out != head_in:
