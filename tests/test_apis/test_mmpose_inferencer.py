@@ -1,6 +1,6 @@
-"""mmpose's MMPoseInferencer and demo/inferencer_demo.py on the main job's
-config, with their default scope ('mmpose'): the same people as
-``inference_bottomup`` and pictures drawn under numpy 2."""
+"""mmpose's MMPoseInferencer, demo/inferencer_demo.py, init_model and
+inference_bottomup on the main job's config, with their default scope
+('mmpose'): the same people as ours and pictures drawn under numpy 2."""
 
 import json
 import subprocess
@@ -141,3 +141,19 @@ def test_inferencer_demo(checkpoint, ours, tmp_path):
     to_drawing = np.abs(written - drawn)[changed].mean()
     to_image = np.abs(written - image)[changed].mean()
     assert to_drawing < 0.5 * to_image, (to_drawing, to_image)
+
+
+def test_mmpose_init_model_and_inference_bottomup(checkpoint, ours):
+    """mmpose's own init_model + inference_bottomup: the same people."""
+    from mmpose.apis import inference_bottomup as mmpose_inference_bottomup
+    from mmpose.apis import init_model as mmpose_init_model
+
+    _, result = ours
+    model = mmpose_init_model(str(MAIN_JOB), str(checkpoint), device='cpu')
+    theirs = mmpose_inference_bottomup(model, IMAGES[0])[0].pred_instances
+    np.testing.assert_array_equal(
+        theirs.keypoints, result.pred_instances.keypoints
+    )
+    np.testing.assert_array_equal(
+        theirs.keypoint_scores, result.pred_instances.keypoint_scores
+    )
