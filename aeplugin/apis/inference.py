@@ -108,10 +108,9 @@ def check_keypoint_count(
             checkpoint file), for the message
 
     Raises:
-        ValueError: ``num_keypoints`` of the dataset and the head differ;
-            the decoder's ``decode_keypoint_order`` is not a permutation of
-            the head's keypoints; or the backbone's ``out_channels`` differ
-            from the head's ``in_channels``
+        ValueError: ``num_keypoints`` of the dataset and the head differ,
+            or the decoder's ``decode_keypoint_order`` is not a permutation
+            of the head's keypoints
     """
     if is_model_wrapper(model):
         model = model.module
@@ -134,18 +133,6 @@ def check_keypoint_count(
             f"permutation of 0..{head_keypoints - 1} (the head's "
             f'num_keypoints), got {list(order)}'
         )
-    backbone_out = getattr(
-        getattr(model, 'backbone', None), 'out_channels', None
-    )
-    head_in = getattr(head, 'in_channels', None)
-    if isinstance(backbone_out, int) and isinstance(head_in, int):
-        if backbone_out != head_in:
-            raise ValueError(
-                f'{source}: model.backbone.out_channels is {backbone_out} '
-                f'but model.head.in_channels is {head_in} (K x (1 + L) = '
-                f'{head_keypoints} x (1 + {getattr(head, "tag_dim", "L")}) '
-                'for a head without layers of its own)'
-            )
 
 
 def sample_keypoint_tags(

@@ -3,6 +3,7 @@ data/coco-mini-face) trains, and evaluates with its own sigmas."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import aeplugin  # noqa: F401  (lets torch.load read runner checkpoints)
-from aeplugin.registry import DATASETS, METRICS
+from aeplugin.apis import check_keypoint_count
+from aeplugin.registry import DATASETS, METRICS, MODELS
 
 ROOT = Path(__file__).parents[2]
 CONFIG = 'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-face-384x256.py'
@@ -62,6 +64,37 @@ def test_ground_truth_scores_ap_1_with_the_face_metric():
     metric.process([], samples)
     metrics = metric.evaluate(len(samples))
     assert metrics['coco/AP'] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    'change, message',
+    [
+        (
+            {'model.head.decoder.decode_keypoint_order': list(range(6))},
+            'decode_keypoint_order must be a permutation of 0..4',
+        ),
+        (
+            {
+                'model.backbone.out_channels': 34,
+                'model.head.in_channels': 34,
+                'model.head.num_keypoints': 17,
+            },
+            "the dataset 'coco_face' has 5 keypoints but the model head "
+            'predicts 17',
+        ),
+    ],
+)
+def test_a_model_of_other_keypoints_is_refused(change, message):
+    cfg = Config.fromfile(ROOT / CONFIG)
+    cfg.merge_from_dict(change)
+    with DefaultScope.overwrite_default_scope('aeplugin'):
+        dataset = DATASETS.build(
+            dict(cfg.train_dataloader.dataset, pipeline=[], lazy_init=True)
+        )
+        model = MODELS.build(cfg.model)
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        check_keypoint_count(model, dataset.metainfo, CONFIG)
+    assert str(error.value).startswith(CONFIG)
 
 
 @pytest.mark.slow
