@@ -1,5 +1,7 @@
-"""Evaluate a checkpoint with mmengine's Runner (as mmpose's tools/test.py),
-with the test-time options of AE set from the command line."""
+"""Evaluate a checkpoint with mmengine's Runner, with mmpose's
+tools/test.py flags (--out metrics, --dump predictions, --show-dir
+pictures, --show, --interval, --wait-time) and the test-time options of AE
+(--tta, --scales, --flip, --refine, --adjust, --json-prefix)."""
 
 import argparse
 import os
