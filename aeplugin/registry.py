@@ -120,7 +120,7 @@ VISUALIZERS = Registry(
     'visualizer',
     parent=mmpose_registry.VISUALIZERS,
     scope='aeplugin',
-    locations=['mmpose.visualization'],
+    locations=['mmpose.visualization', 'aeplugin.visualization'],
 )
 VISBACKENDS = Registry(
     'vis_backend',

@@ -1,5 +1,7 @@
-"""Evaluate a checkpoint with mmengine's Runner (as mmpose's tools/test.py),
-with the test-time options of AE set from the command line."""
+"""Evaluate a checkpoint with mmengine's Runner, with mmpose's
+tools/test.py flags (--out metrics, --dump predictions, --show-dir
+pictures, --show, --interval, --wait-time) and the test-time options of AE
+(--tta, --scales, --flip, --refine, --adjust, --json-prefix)."""
 
 import argparse
 import os
@@ -18,6 +20,9 @@ from aeplugin.engine import (
     init_cpu_distributed,
 )
 
+PICKLE_SUFFIXES = ('.pkl', '.pickle')
+METRICS_SUFFIXES = ('.json', '.yaml', '.yml')
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Evaluate a pose model')
@@ -28,7 +33,34 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--out',
+        help='write the metrics to this file (.json or .yaml), as '
+        "mmpose's tools/test.py does",
+    )
+    parser.add_argument(
+        '--dump',
         help='dump the predictions to a pickle file (.pkl), in dataset order',
+    )
+    parser.add_argument(
+        '--show-dir',
+        help='draw the predicted people of every --interval-th image into '
+        'WORK_DIR/TIMESTAMP/SHOW_DIR (an absolute SHOW_DIR as it is)',
+    )
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='display each drawn image in a window',
+    )
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='draw every N-th image (default 1: all)',
+    )
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=1,
+        help='seconds each --show window stays (default 1)',
     )
     parser.add_argument(
         '--json-prefix',
@@ -77,6 +109,26 @@ def parse_args(argv=None):
     )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.out is not None and args.out.endswith(PICKLE_SUFFIXES):
+        # a pickle to --out wrote the predictions before --dump existed: a
+        # pickle of metrics in its place would go unnoticed
+        parser.error(
+            f"--out {args.out}: --out writes the metrics (as mmpose's "
+            'tools/test.py), to a .json or .yaml file; the predictions go '
+            f'to --dump {args.out}'
+        )
+    if args.out is not None and not args.out.endswith(METRICS_SUFFIXES):
+        parser.error(
+            f'--out {args.out}: the metrics are written as JSON or YAML, '
+            f'name it {" or ".join(METRICS_SUFFIXES)}'
+        )
+    if args.dump is not None and not args.dump.endswith(PICKLE_SUFFIXES):
+        parser.error(
+            f'--dump {args.dump}: the predictions are written as a pickle, '
+            'name it .pkl'
+        )
+    if args.interval < 1:
+        parser.error(f'--interval must be >= 1, got {args.interval}')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -108,11 +160,26 @@ def merge_args(cfg, args):
             )
         for evaluator in coco:
             evaluator.outfile_prefix = args.json_prefix
-    if args.out is not None:
+    if args.dump is not None:
         cfg.test_evaluator = [
             *evaluators,
-            dict(type='DumpResults', out_file_path=args.out),
+            dict(type='DumpResults', out_file_path=args.dump),
         ]
+    if args.show or args.show_dir is not None:
+        hooks = cfg.get('default_hooks', {})
+        if 'visualization' not in hooks:
+            raise ValueError(
+                f'--show and --show-dir need a `visualization` hook in '
+                f'default_hooks of {args.config} (e.g. '
+                "dict(type='BottomupVisualizationHook'))"
+            )
+        hooks.visualization.update(
+            enable=True,
+            show=args.show,
+            wait_time=args.wait_time,
+            out_dir=args.show_dir,
+            interval=args.interval,
+        )
     return apply_test_time_options(
         cfg,
         tta=args.tta,
@@ -168,8 +235,10 @@ def main(argv=None):
     )
     metrics = runner.test()
     if is_main_process():
+        if args.dump is not None:
+            put_in_dataset_order(args.dump, runner.test_dataloader.dataset)
         if args.out is not None:
-            put_in_dataset_order(args.out, runner.test_dataloader.dataset)
+            mmengine.dump(metrics, args.out)
         print(metrics_table(metrics))
     finish_distributed()
     return metrics

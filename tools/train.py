@@ -7,6 +7,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from aeplugin.apis import check_keypoint_count
 from aeplugin.engine import (
     check_checkpoint_complete,
     find_resumable_checkpoint,
@@ -122,7 +123,12 @@ def main(argv=None):
     elif cfg.get('resume'):
         check_checkpoint_complete(cfg.load_from)
     init_cpu_distributed(cfg.launcher, cfg.get('env_cfg', {}).get('dist_cfg'))
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    # the model against the training data's keypoints before the first step
+    check_keypoint_count(
+        runner.model, runner.train_dataloader.dataset.metainfo, args.config
+    )
+    runner.train()
     finish_distributed()
 
 

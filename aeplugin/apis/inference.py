@@ -108,18 +108,30 @@ def check_keypoint_count(
             checkpoint file), for the message
 
     Raises:
-        ValueError: ``num_keypoints`` of the dataset and the head differ
+        ValueError: ``num_keypoints`` of the dataset and the head differ,
+            or the decoder's ``decode_keypoint_order`` is not a permutation
+            of the head's keypoints
     """
     if is_model_wrapper(model):
         model = model.module
     dataset_keypoints = dataset_meta.get('num_keypoints')
-    head_keypoints = model.head.num_keypoints
+    head = model.head
+    head_keypoints = head.num_keypoints
     if dataset_keypoints is not None and dataset_keypoints != head_keypoints:
         raise ValueError(
             f'{source}: the dataset {dataset_meta.get("dataset_name")!r} '
             f'has {dataset_keypoints} keypoints but the model head predicts '
             f'{head_keypoints} (num_keypoints): a config or checkpoint of '
             'another dataset?'
+        )
+    order = getattr(
+        getattr(head, 'decoder', None), 'decode_keypoint_order', []
+    )
+    if len(order) and sorted(order) != list(range(head_keypoints)):
+        raise ValueError(
+            f'{source}: model.head.decoder.decode_keypoint_order must be a '
+            f"permutation of 0..{head_keypoints - 1} (the head's "
+            f'num_keypoints), got {list(order)}'
         )
 
 

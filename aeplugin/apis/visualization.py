@@ -1,4 +1,5 @@
-"""Draw predicted people on an image with mmpose's visualizer."""
+"""Draw predicted people on an image with mmpose's visualizer (ours:
+:class:`aeplugin.visualization.AEPoseLocalVisualizer`)."""
 
 from pathlib import Path
 from typing import Union
@@ -6,19 +7,8 @@ from typing import Union
 import mmcv
 import numpy as np
 from mmpose.structures import PoseDataSample
-from mmpose.visualization import PoseLocalVisualizer
 
-
-class _PoseDrawer(PoseLocalVisualizer):
-    """``PoseLocalVisualizer`` that draws keypoints under numpy 2: mmpose
-    passes each keypoint's radius as a 1-element array, which its OpenCV
-    backend converts with ``int()``, a TypeError since numpy 2."""
-
-    def draw_circles(self, center, radius, *args, **kwargs):
-        radius = np.asarray(radius)
-        if radius.size == 1:
-            radius = radius.reshape(()).item()
-        return super().draw_circles(center, radius, *args, **kwargs)
+from aeplugin.visualization import AEPoseLocalVisualizer
 
 
 def draw_poses(
@@ -30,6 +20,7 @@ def draw_poses(
     radius: int = 3,
     thickness: int = 1,
     show_kpt_idx: bool = False,
+    color_by_tag: bool = False,
 ) -> np.ndarray:
     """Draw the skeletons of a prediction with ``PoseLocalVisualizer``.
 
@@ -52,6 +43,10 @@ def draw_poses(
         radius (int): Keypoint radius in pixels. Defaults to 3
         thickness (int): Limb line width in pixels. Defaults to 1
         show_kpt_idx (bool): Write each keypoint's index. Defaults to False
+        color_by_tag (bool): Draw each person in one colour from its mean
+            tag (needs ``keypoint_tags`` (N, K, L) in ``pred_instances``),
+            instead of the dataset's keypoint and limb colours. Defaults to
+            False
 
     Returns:
         np.ndarray: The drawn BGR image (h, w, 3), uint8
@@ -72,7 +67,9 @@ def draw_poses(
         # set it to the scores)
         people.keypoints_visible = people.keypoint_scores
     result.pred_instances = people
-    visualizer = _PoseDrawer(radius=radius, line_width=thickness)
+    visualizer = AEPoseLocalVisualizer(
+        radius=radius, line_width=thickness, color_by_tag=color_by_tag
+    )
     visualizer.set_dataset_meta(dataset_meta)
     visualizer.add_datasample(
         'result',

@@ -12,6 +12,8 @@ from mmpose.datasets import CocoDataset as MMPoseCocoDataset
 
 from aeplugin.registry import DATASETS
 
+from .metainfo_checks import metainfo_source, parse_checked_metainfo
+
 BAD_IMAGE_MODES = ('error', 'skip')
 # kinds of data the dataset changes or leaves out, with what it does
 ISSUES = {
@@ -75,6 +77,11 @@ class CocoDataset(MMPoseCocoDataset):
     Shadows mmpose's dataset of the same name in the ``aeplugin`` scope
     (``type='mmpose.CocoDataset'`` still reaches theirs). When it loads:
 
+    - a metainfo whose fields contradict one another (flip pairs that
+      pair no keypoints, ``sigmas`` or ``joint_weights`` of another length
+      than ``keypoint_info``, a ``swap`` or ``link`` naming no keypoint,
+      ids other than 0..K-1) raises ``ValueError`` naming the metainfo
+      file and the field (:func:`parse_checked_metainfo`);
     - a file that is not COCO (no ``images``, ``annotations`` or
       ``categories``; annotations of images it does not list), an
       annotation without ``keypoints`` or ``bbox``, keypoints of another
@@ -126,6 +133,19 @@ class CocoDataset(MMPoseCocoDataset):
         self.issues: Counter = Counter()
         self._examples: Dict[str, List[str]] = {}
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
+        # mmpose's parse, with what it lets through (flip pairs that are no
+        # pairing, sigmas or weights of another length, ...) refused
+        if metainfo is not None and not isinstance(metainfo, dict):
+            raise TypeError(f'metainfo must be a dict, got {type(metainfo)}')
+        chosen = cls.METAINFO if metainfo is None else metainfo
+        if not chosen:
+            return {}
+        return parse_checked_metainfo(
+            dict(chosen), metainfo_source(metainfo, cls.METAINFO)
+        )
 
     def _note(self, issue: str, count: int, example: str) -> None:
         self.issues[issue] += count

@@ -6,9 +6,20 @@ from typing import Optional, Union
 import numpy as np
 
 
-def _project_2d(points: np.ndarray) -> tuple:
-    """Principal-component coordinates (M, 2) of (M, L) points and the
-    fraction of the variance each of the two components holds."""
+def project_2d(points: np.ndarray) -> tuple:
+    """The points' coordinates on their first two principal components.
+
+    Note:
+        - point number: M
+        - dimension: L
+
+    Args:
+        points (np.ndarray): Points in shape (M, L)
+
+    Returns:
+        tuple: the coordinates (M, 2) (zero-padded when L < 2) and the
+        fraction of the variance each of the two components holds (2, )
+    """
     centred = points - points.mean(axis=0)
     _, singular, components = np.linalg.svd(centred, full_matrices=False)
     coords = centred @ components[:2].T
@@ -95,7 +106,7 @@ def plot_keypoint_tags(
     else:
         points, owner = tags[keep], np.nonzero(keep)[0]
         projected, fractions = (
-            _project_2d(points) if len(points) else (points, np.zeros(2))
+            project_2d(points) if len(points) else (points, np.zeros(2))
         )
         coords = {n: projected[owner == n] for n in people}
         ax.set_xlabel(f'principal component 1 ({fractions[0]:.0%})')

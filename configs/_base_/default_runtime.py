@@ -29,6 +29,8 @@ default_hooks = dict(
     epoch_seed=dict(type='EpochSeedHook'),
     checkpoint_match=dict(type='CheckpointMatchHook'),
     channels_last=dict(type='ChannelsLastHook'),
+    # pictures of `tools/test.py --show-dir` (ours and mmpose's)
+    visualization=dict(type='BottomupVisualizationHook', _scope_='aeplugin'),
 )
 
 # On a GPU: bfloat16 autocast without loss scaling, and a channels-last
@@ -36,3 +38,10 @@ default_hooks = dict(
 # preprocessor); on a CPU both are off, so the same config trains in fp32.
 # `tools/train.py --fp32` turns both off everywhere.
 optim_wrapper = dict(type='BF16OptimWrapper')
+
+# Pictures of predictions (`tools/test.py --show-dir`, mmpose's
+# PoseVisualizationHook, MMPoseInferencer) with mmpose's visualizer, whose
+# keypoints fail to draw under numpy 2 (ours draws them; color_by_tag=True
+# colours people by their tags). `_scope_` finds it also from a builder in
+# mmpose's scope (MMPoseInferencer).
+visualizer = dict(type='AEPoseLocalVisualizer', _scope_='aeplugin')

@@ -66,7 +66,8 @@ def random_tiny_model(config, seed: int = 0, **init_kwargs):
     return model.eval()
 
 
-def save_random_checkpoint(config, path: Path) -> Path:
+def save_random_checkpoint(config, path: Path, seed: int = 0) -> Path:
     """Save the state dict of :func:`random_tiny_model` to ``path``."""
-    torch.save({'state_dict': random_tiny_model(config).state_dict()}, path)
+    model = random_tiny_model(config, seed=seed)
+    torch.save({'state_dict': model.state_dict()}, path)
     return Path(path)

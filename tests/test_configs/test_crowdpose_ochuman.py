@@ -19,7 +19,9 @@ ROOT = Path(__file__).parents[2]
 CROWDPOSE = ROOT / 'tests' / 'data' / 'crowdpose'
 OCHUMAN = ROOT / 'tests' / 'data' / 'ochuman'
 CROWDPOSE_CONFIG = 'configs/ae_hourglass-4stack_8xb6-300e_crowdpose-512x512.py'
-OCHUMAN_CONFIG = 'configs/ae_hourglass-4stack_coco-ochuman-512x512.py'
+OCHUMAN_CONFIG = (
+    'configs/ae_hourglass-4stack_8xb6-300e_coco-512x512_ochuman-512x512.py'
+)
 # the 4-stack network shrunk to one stack of 64 features: seconds on a CPU
 SMALL = dict(num_stacks=1, feat_channels=64, increase=32)
 # CrowdPose's easy / medium / hard split by the images' crowd index

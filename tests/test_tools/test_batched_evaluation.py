@@ -115,7 +115,7 @@ def test_two_processes_in_batches_gather_each_image_once(tiny, tmp_path):
             '2',
             '--work-dir',
             str(tmp_path / 'two'),
-            '--out',
+            '--dump',
             str(two),
             '--cfg-options',
             *options,
@@ -137,7 +137,7 @@ def test_two_processes_in_batches_gather_each_image_once(tiny, tmp_path):
     assert 'Distributed launcher: pytorch' in log_two
     preds_two = pickle.loads(two.read_bytes())
     ids = [p['img_id'] for p in preds_two]
-    # once each, in dataset order (tools/test.py sorts the --out dump)
+    # once each, in dataset order (tools/test.py sorts the --dump file)
     assert len(ids) == len(set(ids)) == 13
     assert ids == [p['img_id'] for p in single['predictions']]
     _assert_exactly_as_batch_1(single, dict(predictions=preds_two))

@@ -218,7 +218,7 @@ def evaluation(tmp_path_factory):
         return [
             '--work-dir',
             str(root / name),
-            *(['--out', str(root / f'{name}.pkl')] if out else []),
+            *(['--dump', str(root / f'{name}.pkl')] if out else []),
             '--cfg-options',
             *TEST,
         ]

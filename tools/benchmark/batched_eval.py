@@ -6,7 +6,7 @@ the predictions of every batch size against those of the first.
         [--tta flip] [--data-root data/coco-mini/] [--threads N] [--out FILE]
 
 Runs tools/test.py's evaluation (its config merging, test-time options and
-``--out`` dump, in this process) once per batch size on the shipped
+``--dump`` file, in this process) once per batch size on the shipped
 ``data/coco-mini`` images, by default with the paper config
 (``configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py``) at a 256 input
 and untrained weights (a speed figure, and a check that batches change no
@@ -132,11 +132,11 @@ def evaluate(
     flags: Sequence[str] = (),
     cfg_options: Sequence[str] = (),
 ) -> dict:
-    """Evaluate as ``tools/test.py CONFIG CHECKPOINT FLAGS --out ...
+    """Evaluate as ``tools/test.py CONFIG CHECKPOINT FLAGS --dump ...
     --cfg-options CFG_OPTIONS test_dataloader.batch_size=BATCH_SIZE``.
 
     Returns:
-        dict: ``metrics``; ``predictions``, the ``--out`` dump (in dataset
+        dict: ``metrics``; ``predictions``, the ``--dump`` file (in dataset
         order); ``images``; ``loop_s``, ``step_s`` and ``cpu_s``
         (:class:`LoopTimer`)
     """
@@ -148,7 +148,7 @@ def evaluate(
             *flags,
             '--work-dir',
             str(work_dir),
-            '--out',
+            '--dump',
             str(out),
             '--cfg-options',
             *cfg_options,
@@ -179,7 +179,7 @@ def compare_predictions(
     score_thr: float = 0.1,
     max_px: float = 0.05,
 ) -> dict:
-    """Compare two ``--out`` dumps image by image, keypoint by keypoint.
+    """Compare two ``--dump`` files image by image, keypoint by keypoint.
 
     Note that CPU convolutions (oneDNN) sum in another order at another
     batch size, so the maps of an image differ by rounding (about 1e-8);

@@ -72,7 +72,7 @@ class ShapeGroupedBatchSampler(BatchSampler):
     the batches at ``batch_size=1`` are the sampler's indices in order.
 
     Batches are yielded as they fill, so the predictions come in batch
-    order, not in dataset order (``tools/test.py --out`` puts them back in
+    order, not in dataset order (``tools/test.py --dump`` puts them back in
     dataset order; COCO evaluation does not depend on the order).
 
     Config (mmengine passes ``sampler`` and the loader's ``batch_size``)::

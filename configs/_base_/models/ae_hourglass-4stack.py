@@ -3,8 +3,11 @@
 # supervised; 17 COCO keypoints (a dataset with K keypoints sets the
 # backbone's out_channels to 2K and the head's in_channels and
 # num_keypoints). The config adds the head's decoder (its dataset's codec).
+# `_scope_` builds the model and its parts in the aeplugin scope also from
+# a builder in mmpose's scope (MMPoseInferencer's default scope='mmpose').
 model = dict(
     type='BottomupPoseEstimator',
+    _scope_='aeplugin',
     data_preprocessor=dict(
         type='BottomupDataPreprocessor',
         mean=[123.675, 116.28, 103.53],

@@ -2,8 +2,10 @@
 # ae_hourglass-4stack_8xb6-300e_coco-512x512.py tested on OCHuman (heavily
 # occluded people, 17 COCO keypoints). OCHuman has no training split, so
 # the training part is the COCO config's, unchanged; only the test and
-# validation loaders and the metric point at OCHuman:
-#   python tools/test.py configs/ae_hourglass-4stack_coco-ochuman-512x512.py \
+# validation loaders and the metric point at OCHuman (the name: the COCO
+# model's, then the data it is tested on):
+#   python tools/test.py \
+#       configs/ae_hourglass-4stack_8xb6-300e_coco-512x512_ochuman-512x512.py \
 #       COCO_CHECKPOINT
 # Data: data/ochuman/images/*.jpg and OCHuman's COCO-format annotations,
 # data/ochuman/annotations/ochuman_coco_format_{val,test}_range_0.00_1.00.json
