@@ -27,7 +27,9 @@ def _on_test_data(cfg):
             ann_file='test_coco.json',
             data_prefix=dict(img=''),
         )
-        cfg[loader].update(num_workers=0, persistent_workers=False)
+        cfg[loader].update(
+            num_workers=0, persistent_workers=False, prefetch_factor=None
+        )
     cfg.val_evaluator.ann_file = TEST_ANN
     return cfg
 

@@ -3,7 +3,9 @@
 # x0.1 at epochs 200 and 260. It refines the runtime's (by-epoch) loop.
 _base_ = ['../default_runtime.py']
 
-train_cfg = dict(by_epoch=True, max_epochs=300, val_interval=10)
+# mmengine's epoch loop, whose data loader may say num_workers='auto'
+# (configs/_base_/datasets/coco_bottomup.py)
+train_cfg = dict(type='AutoWorkersTrainLoop', max_epochs=300, val_interval=10)
 
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=1.5e-3))
 param_scheduler = [
