@@ -351,17 +351,20 @@ def format_markdown(rows: Sequence[dict]) -> str:
 
 
 def parse_workers(values: Sequence[str]) -> List[int]:
-    """Worker counts from the command line: numbers, or ``all``."""
+    """Worker counts from the command line: numbers, or ``all``; each
+    count once, in the order given."""
     counts = []
     for value in values:
         if value == 'all':
-            counts.append(all_workers())
+            count = all_workers()
         elif value.isdigit():
-            counts.append(int(value))
+            count = int(value)
         else:
             raise ValueError(
                 f"--workers takes numbers or 'all', got {value!r}"
             )
+        if count not in counts:
+            counts.append(count)
     return counts
 
 
