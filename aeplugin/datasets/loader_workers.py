@@ -4,9 +4,9 @@ import copy
 import os
 from typing import Mapping, Optional
 
-# More workers than a GPU can consume only compete for the cores: on a
-# 16-core host the paper config's loader gave 449 images/s with 8 workers
-# and 354 with 15, while its network trains at 283 images/s per GPU.
+# More workers than a GPU consumes only compete for the cores with the
+# training process and each other: on a 16-core GPU host the paper config's
+# loader delivered fewer images/s with 15 workers than with 8.
 MAX_WORKERS_PER_GPU = 8
 AUTO = 'auto'
 

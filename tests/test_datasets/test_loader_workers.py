@@ -68,7 +68,9 @@ def test_gpu_configs_say_auto_and_the_cpu_main_job_keeps_its_own():
     loader = paper.train_dataloader
     assert (loader.num_workers, loader.persistent_workers) == ('auto', True)
     assert (loader.prefetch_factor, loader.pin_memory) == (4, True)
-    assert paper.train_cfg.type == 'AutoWorkersTrainLoop'
+    assert paper.train_cfg == dict(
+        type='AutoWorkersTrainLoop', max_epochs=300, val_interval=10
+    )
     assert paper.train_dataloader.dataset.pipeline[-1].meta_keys == (
         'img_path',
     )
