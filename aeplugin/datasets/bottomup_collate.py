@@ -3,6 +3,7 @@
 from typing import Dict, List, Sequence
 
 import torch
+from torch.utils.data import default_collate
 
 from aeplugin.registry import FUNCTIONS
 
@@ -18,11 +19,13 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
     every sample on its own. Here the batch becomes a few tensors and
     nothing else: the data loader pins them (``pin_memory=True``),
     :class:`BottomupDataPreprocessor` moves each with one non-blocking copy,
-    and the head and ``AELoss`` read them directly. No metainfo is kept: the
-    loss and the training hooks read none, and the checks that need an
-    image's file run here. The people of each image are padded to the most
-    crowded image of the batch with unlabelled keypoints, which the loss
-    ignores.
+    and the head and ``AELoss`` read them directly. In a loader's worker the
+    images and maps are stacked straight into shared memory (torch's
+    ``default_collate``), so handing them to the main process copies
+    nothing more. No metainfo is kept: the loss and the training hooks read
+    none, and the checks that need an image's file run here. The people of
+    each image are padded to the most crowded image of the batch with
+    unlabelled keypoints, which the loss ignores.
 
     Every target map of ``gt_fields`` is stacked under its own name
     (``heatmaps`` and ``heatmap_mask`` from ``BottomupGrouping`` and
@@ -111,7 +114,7 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
     batch['keypoint_indices'] = padded
 
     sizes = {tuple(image.shape) for image in images}
-    inputs = torch.stack(images) if len(sizes) == 1 else images
+    inputs = default_collate(images) if len(sizes) == 1 else images
     return dict(inputs=inputs, data_samples=batch)
 
 
@@ -144,7 +147,7 @@ def _stack_maps(
                 f'the gt_fields.{name} maps of a batch differ in shape: '
                 + ', '.join(f'{s} ({p})' for s, p in sorted(shapes.items()))
             )
-        stacked[name] = torch.stack(
+        stacked[name] = default_collate(
             [torch.as_tensor(fields[name]) for fields in maps]
         ).to(torch.float32)
     return stacked

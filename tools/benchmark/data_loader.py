@@ -2,7 +2,7 @@
 
     python tools/benchmark/data_loader.py [CONFIG] [--workers 1 2 all]
         [--batches 20] [--batch-size 6] [--input-size N] [--repeat 20]
-        [--device cpu|cuda] [--threads N] [--json OUT.json]
+        [--rounds 3] [--device cpu|cuda] [--threads N] [--json OUT.json]
 
 The config's training pipeline (default: the paper's, 512x512) on the
 shipped ``data/coco-mini`` images, batched two ways:
@@ -29,7 +29,9 @@ The augmentation and the targets are the same. Per pipeline:
 - ``images_per_s`` with each ``--workers`` count (``all``: the cores this
   process may use): the config's loader (pinned on CUDA, persistent
   workers) over ``--batches`` batches after the first (the workers'
-  start, reported as ``first_batch_s``), each cast to the device.
+  start, reported as ``first_batch_s``), each cast to the device; the
+  median of ``--rounds`` loaders, timed in alternating rounds of the two
+  pipelines.
 
 Printed as a markdown table with ours/mmpose ratios; ``--json`` writes the
 rows as a list.
@@ -39,6 +41,7 @@ import copy
 import math
 import os
 import pickle
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -248,11 +251,17 @@ def run_data_loader_benchmark(
     batch_size: int = 6,
     input_size: Optional[int] = None,
     repeat: int = 20,
+    rounds: int = 3,
     device: str = 'cpu',
     pipelines: Sequence[str] = PIPELINES,
 ) -> List[dict]:
     """Measure every pipeline: its per-batch costs once, its loader's
     images/s at each worker count.
+
+    The loaders are timed in ``rounds`` alternating rounds (the pipelines
+    taking turns in first place), each a fresh loader; a row reports the
+    medians, so that a change of load on a shared machine hits both
+    pipelines alike.
 
     Args:
         config: The config. Defaults to the paper's
@@ -262,6 +271,8 @@ def run_data_loader_benchmark(
         input_size (int, optional): Square input side; ``None`` keeps the
             config's
         repeat (int): Timed calls of each per-batch measure. Defaults to 20
+        rounds (int): Timed loaders per pipeline and worker count.
+            Defaults to 3
         device (str): Device of the preprocessor. Defaults to ``'cpu'``
         pipelines (Sequence[str]): Of ``'aeplugin'`` and ``'mmpose'``
 
@@ -269,23 +280,46 @@ def run_data_loader_benchmark(
         list[dict]: One row per pipeline and worker count, with the keys of
         ``ROW_KEYS`` (see the module's doc) and ``machine``
     """
+    if rounds < 1:
+        raise ValueError(f'rounds must be >= 1, got {rounds}')
     cfg = load_config(config, input_size)
     machine = common.format_machine(common.describe_machine(device))
-    rows = []
+    costs = {}
     for pipeline in pipelines:
         samples = build_samples(pipeline_config(cfg, pipeline), batch_size)
-        costs = main_process_costs(cfg, pipeline, samples, device, repeat)
-        for num_workers in workers:
-            speed = loader_speed(
-                cfg, pipeline, num_workers, batch_size, num_batches, device
-            )
+        costs[pipeline] = main_process_costs(
+            cfg, pipeline, samples, device, repeat
+        )
+    rows = []
+    for num_workers in workers:
+        speeds = {pipeline: [] for pipeline in pipelines}
+        for round_index in range(rounds):
+            shift = round_index % len(pipelines)
+            for pipeline in pipelines[shift:] + pipelines[:shift]:
+                speeds[pipeline].append(
+                    loader_speed(
+                        cfg,
+                        pipeline,
+                        num_workers,
+                        batch_size,
+                        num_batches,
+                        device,
+                    )
+                )
+        for pipeline in pipelines:
             rows.append(
                 dict(
                     pipeline=pipeline,
                     workers=num_workers,
                     batch_size=batch_size,
-                    **speed,
-                    **costs,
+                    rounds=rounds,
+                    **{
+                        key: statistics.median(
+                            s[key] for s in speeds[pipeline]
+                        )
+                        for key in ('images_per_s', 'first_batch_s')
+                    },
+                    **costs[pipeline],
                     machine=machine,
                 )
             )
@@ -387,6 +421,12 @@ def parse_args(argv=None) -> dict:
     parser.add_argument('--input-size', type=int, default=None)
     parser.add_argument(
         '--repeat', type=int, default=20, help='timed calls per measure'
+    )
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=3,
+        help='timed loaders per pipeline and worker count (median)',
     )
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu'

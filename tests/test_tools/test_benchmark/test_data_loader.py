@@ -79,6 +79,8 @@ def test_cli_writes_the_rows_gpu_check_reads(tmp_path, capsys):
             str(SIZE),
             '--repeat',
             '1',
+            '--rounds',
+            '1',
             '--device',
             'cpu',
             '--json',
