@@ -146,10 +146,12 @@ def batch_structure(batch: dict, batch_size: int) -> Dict[str, int]:
     )
 
 
-def host_ms(function: Callable[[], object], repeat: int) -> float:
-    """Median host time of a call in ms (one untimed call before; the
-    device's queued work is not waited for)."""
-    return common.time_call(function, repeat, warmup=1)['median_s'] * 1e3
+def host_ms(
+    function: Callable[[], object], repeat: int, warmup: int = 1
+) -> float:
+    """Median host time of a call in ms, after ``warmup`` untimed calls
+    (the device's queued work is not waited for)."""
+    return common.time_call(function, repeat, warmup)['median_s'] * 1e3
 
 
 def main_process_costs(
@@ -158,9 +160,10 @@ def main_process_costs(
     samples: Sequence[dict],
     device: Union[str, torch.device] = 'cpu',
     repeat: int = 20,
+    warmup: int = 1,
 ) -> dict:
     """The per-batch measures of a pipeline on one batch of its packed
-    ``samples``.
+    ``samples``: each the median of ``repeat`` calls after ``warmup``.
 
     Returns:
         dict: ``pickled_bytes``, ``objects_per_batch``,
@@ -175,12 +178,16 @@ def main_process_costs(
     ).to(device)
     batch = collate(list(samples))
     costs = batch_structure(batch, len(samples))
-    costs['collate_ms'] = host_ms(lambda: collate(list(samples)), repeat)
+    costs['collate_ms'] = host_ms(
+        lambda: collate(list(samples)), repeat, warmup
+    )
     costs['pin_ms'] = None
     if device.type == 'cuda':
-        costs['pin_ms'] = host_ms(lambda: pin_memory(batch), repeat)
+        costs['pin_ms'] = host_ms(lambda: pin_memory(batch), repeat, warmup)
         batch = pin_memory(batch)
-    costs['cast_ms'] = host_ms(lambda: preprocessor.cast_data(batch), repeat)
+    costs['cast_ms'] = host_ms(
+        lambda: preprocessor.cast_data(batch), repeat, warmup
+    )
     common.synchronize(device)
     costs['main_ms_per_batch'] = (costs['pin_ms'] or 0.0) + costs['cast_ms']
     return costs
@@ -251,6 +258,7 @@ def run_data_loader_benchmark(
     batch_size: int = 6,
     input_size: Optional[int] = None,
     repeat: int = 20,
+    warmup: int = 1,
     rounds: int = 3,
     device: str = 'cpu',
     pipelines: Sequence[str] = PIPELINES,
@@ -271,6 +279,7 @@ def run_data_loader_benchmark(
         input_size (int, optional): Square input side; ``None`` keeps the
             config's
         repeat (int): Timed calls of each per-batch measure. Defaults to 20
+        warmup (int): Untimed calls before. Defaults to 1
         rounds (int): Timed loaders per pipeline and worker count.
             Defaults to 3
         device (str): Device of the preprocessor. Defaults to ``'cpu'``
@@ -288,7 +297,7 @@ def run_data_loader_benchmark(
     for pipeline in pipelines:
         samples = build_samples(pipeline_config(cfg, pipeline), batch_size)
         costs[pipeline] = main_process_costs(
-            cfg, pipeline, samples, device, repeat
+            cfg, pipeline, samples, device, repeat, warmup
         )
     rows = []
     for num_workers in workers:
@@ -433,7 +442,6 @@ def parse_args(argv=None) -> dict:
     )
     args = vars(parser.parse_args(argv))
     args['workers'] = parse_workers(args['workers'])
-    args.pop('warmup')
     return args
 
 
