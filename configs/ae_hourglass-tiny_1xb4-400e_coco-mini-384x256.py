@@ -64,8 +64,11 @@ model = dict(
 
 train_dataloader = dict(
     batch_size=4,
+    # a CPU job on 2 cores: 2 workers, torch's prefetch depth, no pinned
+    # memory to fill
     num_workers=2,
-    pin_memory=False,  # a CPU job: no pinned memory to fill
+    prefetch_factor=None,
+    pin_memory=False,
     dataset=dict(
         data_root=data_root,
         ann_file=ann_file,

@@ -15,6 +15,7 @@ from .hooks import (
     EpochSeedHook,
     ProgressLoggerHook,
 )
+from .loops import AutoWorkersTrainLoop
 from .optim_wrappers import (
     BF16OptimWrapper,
     FiniteLossAmpOptimWrapper,
@@ -24,6 +25,7 @@ from .optim_wrappers import (
 
 __all__ = [
     'AtomicCheckpointHook',
+    'AutoWorkersTrainLoop',
     'BF16OptimWrapper',
     'ChannelsLastHook',
     'CheckpointMatchHook',

@@ -8,12 +8,15 @@ from aeplugin.datasets import bottomup_collate
 K, H, W = 3, 4, 5
 
 
-def _sample(people, seed, mask=True, size=(3, 16, 20), path='a.jpg'):
+def _sample(
+    people, seed, mask=True, size=(3, 16, 20), path='a.jpg', **extra_maps
+):
     g = torch.Generator().manual_seed(seed)
     sample = PoseDataSample(metainfo=dict(img_path=path, id=seed))
     fields = dict(heatmaps=torch.rand(K, H, W, generator=g))
     if mask:
         fields['heatmap_mask'] = (torch.rand(H, W, generator=g) > 0.5).float()
+    fields.update(extra_maps)
     sample.gt_fields = PixelData(**fields)
     positions = torch.randint(0, H * W, (people, K, 1), generator=g)
     visible = torch.randint(0, 2, (people, K, 1), generator=g)
@@ -43,14 +46,43 @@ def test_stacks_targets_and_pads_people_as_unlabelled():
         assert torch.equal(indices[i, : len(own)], own)
         # the padded people are unlabelled at position 0
         assert not indices[i, len(own) :].any()
-    assert [m['id'] for m in targets['metainfo']] == [0, 1, 2]
+    # the step reads these tensors only: no metainfo crosses to it
+    assert set(targets) == {'heatmaps', 'heatmap_mask', 'keypoint_indices'}
 
 
-def test_no_mask_unless_every_sample_has_one_and_mixed_sizes_stay_a_list():
+def test_every_named_map_is_stacked_under_its_name():
+    maps = [torch.rand(2 * K, H, W), torch.rand(2 * K, H, W)]
     out = bottomup_collate(
-        [_sample(2, 0), _sample(2, 1, mask=False, size=(3, 8, 20))]
-    )
-    assert 'heatmap_mask' not in out['data_samples']
+        [_sample(1, i, tags_extra=m) for i, m in enumerate(maps)]
+    )['data_samples']
+    assert set(out) == {
+        'heatmaps',
+        'heatmap_mask',
+        'tags_extra',
+        'keypoint_indices',
+    }
+    assert torch.equal(out['tags_extra'], torch.stack(maps))
+    assert out['tags_extra'].dtype == torch.float32
+
+
+def test_maps_must_agree_and_mixed_sizes_stay_a_list():
+    with pytest.raises(
+        ValueError, match=r"b.jpg: gt_fields holds \['heatmaps'\] but a.jpg"
+    ):
+        bottomup_collate(
+            [_sample(2, 0), _sample(2, 1, mask=False, path='b.jpg')]
+        )
+    with pytest.raises(
+        ValueError,
+        match=r'gt_fields.tags_extra maps .* \(2, 4, 5\) \(b.jpg\)',
+    ):
+        bottomup_collate(
+            [
+                _sample(1, 0, tags_extra=torch.rand(2, H, W), path='b.jpg'),
+                _sample(1, 1, tags_extra=torch.rand(K, H, W)),
+            ]
+        )
+    out = bottomup_collate([_sample(2, 0), _sample(2, 1, size=(3, 8, 20))])
     assert [tuple(x.shape) for x in out['inputs']] == [(3, 16, 20), (3, 8, 20)]
 
 

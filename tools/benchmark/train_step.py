@@ -58,6 +58,7 @@ from mmengine.runner import Runner, set_random_seed
 from torch.utils.data._utils.pin_memory import pin_memory
 
 from aeplugin.datasets.bottomup_collate import bottomup_collate
+from aeplugin.datasets.loader_workers import resolve_num_workers
 from aeplugin.registry import DATASETS, HOOKS, MODELS
 from aeplugin.testing import TransferCounts, count_transfers_and_syncs
 
@@ -445,7 +446,7 @@ def time_loader(
         ``first_batch_s`` and ``images_per_s``
     """
     init_default_scope(cfg.get('default_scope', 'aeplugin'))
-    loader_cfg = copy.deepcopy(cfg.train_dataloader).to_dict()
+    loader_cfg = resolve_num_workers(cfg.train_dataloader.to_dict())
     dataset = DATASETS.build(loader_cfg['dataset'])
     loader_cfg['dataset'] = RepeatDataset(
         dataset, math.ceil((num_batches + 1) * batch_size / len(dataset))

@@ -29,7 +29,10 @@ class PackBottomupPoseInputs(PackPoseInputs):
     Args:
         meta_keys (Sequence[str], optional): Meta keys stored in the
             ``PoseDataSample``'s metainfo. Defaults to those of
-            ``PackPoseInputs``
+            ``PackPoseInputs`` (the raw annotations among them); the
+            configs' training pipelines keep ``('img_path',)`` only, which
+            :func:`bottomup_collate` names in its errors and then drops:
+            the training step reads no metainfo
         pack_transformed (bool): Whether to pack ``transformed_keypoints``.
             Defaults to ``False``
     """

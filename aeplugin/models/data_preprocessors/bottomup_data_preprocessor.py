@@ -1,4 +1,7 @@
+from typing import Dict
+
 import torch
+from torch import Tensor
 
 from aeplugin.registry import MODELS
 
@@ -11,9 +14,11 @@ class BottomupDataPreprocessor(MultiScalePoseDataPreprocessor):
     inputs on the GPU.
 
     In training with :func:`bottomup_collate`, ``data_samples`` is a dict of
-    batch tensors; they are moved to the device with one non-blocking copy
-    each (pinned by the data loader) instead of one blocking copy per field
-    of every sample, and passed on as they are to the head. Lists of
+    batch tensors (whatever target maps it holds); each is moved to the
+    device with one non-blocking copy (pinned by the data loader) instead of
+    one blocking copy per field of every sample, and passed on as it is to
+    the head. The dict holds tensors only: anything else is an error, as a
+    per-sample structure there would be walked every step. Lists of
     ``PoseDataSample`` (evaluation, or mmengine's ``pseudo_collate``) are
     processed as by :class:`MultiScalePoseDataPreprocessor`.
 
@@ -56,7 +61,7 @@ class BottomupDataPreprocessor(MultiScalePoseDataPreprocessor):
         if isinstance(samples, dict):
             # no per-sample metainfo to set: the targets are the samples
             out = super().forward(dict(data, data_samples=[]), training)
-            out['data_samples'] = self.cast_data(samples)
+            out['data_samples'] = self.move_targets(samples)
         else:
             out = super().forward(data, training)
         inputs = out['inputs']
@@ -66,3 +71,33 @@ class BottomupDataPreprocessor(MultiScalePoseDataPreprocessor):
                     memory_format=torch.channels_last
                 )
         return out
+
+    def move_targets(self, targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Move batched targets to the device, one non-blocking copy each.
+
+        Note:
+            - batch size: B
+            - instance number: N
+            - keypoint number: K
+            - heatmap size: [W, H]
+
+        Args:
+            targets (dict): Tensors by name, e.g. ``heatmaps`` (B, K, H, W),
+                ``heatmap_mask`` (B, 1, H, W) and ``keypoint_indices``
+                (B, N, K, 2) of :func:`bottomup_collate`
+
+        Returns:
+            dict: The same names, the tensors on the device
+        """
+        moved = {}
+        for name, value in targets.items():
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f'batched targets hold tensors only, but {name!r} is a '
+                    f'{type(value).__name__}: batch the samples with '
+                    'bottomup_collate, or pass a list of PoseDataSample'
+                )
+            moved[name] = value.to(
+                self.device, non_blocking=self._non_blocking
+            )
+        return moved

@@ -59,7 +59,11 @@ random_affine = dict(
 random_flip = dict(type='BottomupRandomFlip', prob=0.5)
 generate_target = dict(type='GenerateTarget', encoder=codec)
 crowd_mask = dict(type='BottomupCrowdMask')
-pack_train_inputs = dict(type='PackBottomupPoseInputs')
+# Training needs no metainfo but the file, named in bottomup_collate's errors
+# (mmpose's default keeps the raw annotations: polygons, crowd counts).
+pack_train_inputs = dict(
+    type='PackBottomupPoseInputs', meta_keys=('img_path',)
+)
 train_pipeline = [
     load_image,
     random_affine,
@@ -100,11 +104,17 @@ pack_val_inputs = dict(
 val_pipeline = [load_image, resize, pack_val_inputs]
 
 # The batch's targets are stacked into a few pinned tensors, which the data
-# preprocessor moves with one non-blocking copy each.
+# preprocessor moves with one non-blocking copy each. Workers per GPU:
+# 'auto' is min(8, CPU cores // GPUs on the node), at least 1, resolved at
+# run time by the training loop (AutoWorkersTrainLoop); override it with a
+# number, e.g. --cfg-options train_dataloader.num_workers=4 (0 also drops
+# persistent_workers and prefetch_factor). Each worker keeps 4 batches
+# ready, so that a slow augmentation does not stall a step.
 train_dataloader = dict(
     batch_size=24,
-    num_workers=2,
+    num_workers='auto',
     persistent_workers=True,
+    prefetch_factor=4,
     pin_memory=True,
     collate_fn=dict(type='aeplugin.bottomup_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 from test_datasets.test_bottomup_collate import _sample
@@ -33,3 +34,14 @@ def test_channels_last_only_on_cuda():
     if torch.cuda.is_available():
         out = preprocessor.cuda()(pseudo_collate([_sample(1, 0)]))
         assert out['inputs'].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_batched_targets_move_by_name_and_hold_tensors_only():
+    preprocessor = BottomupDataPreprocessor(**NORM)
+    data = bottomup_collate([_sample(1, 0, tags_extra=torch.rand(2, 4, 5))])
+    out = preprocessor(data, training=True)['data_samples']
+    assert set(out) == set(data['data_samples'])
+    assert torch.equal(out['tags_extra'], data['data_samples']['tags_extra'])
+    data['data_samples']['metainfo'] = [dict(img_path='a.jpg')]
+    with pytest.raises(TypeError, match="'metainfo' is a list"):
+        preprocessor(data, training=True)

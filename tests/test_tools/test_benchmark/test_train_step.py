@@ -1,3 +1,4 @@
+from aeplugin.datasets.loader_workers import auto_num_workers
 from tools.benchmark.train_step import (
     PATHS,
     format_results,
@@ -79,7 +80,9 @@ def test_ours_copies_less_and_its_copies_do_not_grow_with_the_batch():
 def test_loader_runs_the_configs_workers():
     cfg = load_config(input_size=64, num_stacks=1)
     loader = time_loader(cfg, batch_size=2, num_batches=2)
-    assert loader['num_workers'] == cfg.train_dataloader.num_workers == 2
+    # the paper config's 'auto', resolved as the training loop does
+    assert cfg.train_dataloader.num_workers == 'auto'
+    assert loader['num_workers'] == auto_num_workers()
     assert loader['images_per_s'] > 0 and loader['first_batch_s'] > 0
     assert not loader['pin_memory']  # pinned only for CUDA
 
