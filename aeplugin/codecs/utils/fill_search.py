@@ -29,10 +29,13 @@ from .fill_costs import (
 from .fill_search_cpu import search_on_cpu
 from .strips import EXCLUDED, MapStrips, chunk_length
 
-# (pair, pixel) costs up to which the search computes all of them: the
-# strips' bounds cost a fixed few hundred microseconds per call, which the
-# pixels they rule out repay only beyond about this many costs.
+# When the search computes every (pair, pixel) cost: the strips' bounds
+# cost a few hundred microseconds of small operations per call and read
+# every map, the full search reads the pairs' maps only. On one CPU thread
+# the full search is the faster one up to about 8 pairs on 128x128 maps
+# and up to about a quarter as many pairs as maps on 512x512 ones.
 DENSE_SEARCH_ELEMENTS = 1 << 17
+DENSE_SEARCH_PAIRS_PER_MAP = 0.25
 
 
 def search_fill_pixels(
@@ -47,7 +50,8 @@ def search_fill_pixels(
     order on ties, exactly as a search over all pixels would.
 
     A full search costs P*H*W, which :func:`search_dense` pays when it is
-    at most ``DENSE_SEARCH_ELEMENTS``. Beyond, each map, flattened in
+    at most ``DENSE_SEARCH_ELEMENTS`` or the pairs are few for the maps
+    (``DENSE_SEARCH_PAIRS_PER_MAP``). Otherwise each map, flattened in
     raster order, is cut into strips (:mod:`strips`). A strip's tag box and
     heat maximum bound the cost of its pixels from below, the cost at the
     map's heatmap peaks bounds the optimum from above, and only the strips
@@ -77,8 +81,11 @@ def search_fill_pixels(
     if num_pairs == 0:
         return torch.zeros(0, dtype=torch.long, device=heatmaps.device)
     inputs = (heatmaps, tags, pair_maps, pair_tags, cand_pixels)
-    H, W = heatmaps.shape[2:]
-    if num_pairs * H * W <= DENSE_SEARCH_ELEMENTS:
+    B, K, H, W = heatmaps.shape
+    if (
+        num_pairs * H * W <= DENSE_SEARCH_ELEMENTS
+        or num_pairs <= DENSE_SEARCH_PAIRS_PER_MAP * B * K
+    ):
         return search_dense(*inputs[:4])
     if heatmaps.device.type == 'cpu' and all(
         values.dtype == torch.float32 for values in (heatmaps, tags, pair_tags)

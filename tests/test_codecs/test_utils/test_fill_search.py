@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from aeplugin.codecs.utils import search_fill_pixels, strips
+from aeplugin.codecs.utils import fill_search, search_fill_pixels, strips
 from aeplugin.codecs.utils.fill_search import search_dense, search_on_device
 from aeplugin.codecs.utils.fill_search_cpu import search_on_cpu
 from aeplugin.testing import MapNoise, render_ae_maps
@@ -186,3 +186,45 @@ def test_fill_search_without_pairs():
         torch.zeros(1, 2, 3, dtype=torch.long),
     )
     assert found.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    'shape, num_pairs, expected',
+    [
+        ((1, 17, 16, 16), 40, 'dense'),  # 40 * 256 costs: few
+        ((1, 17, 64, 64), 4, 'dense'),  # a quarter as many pairs as maps
+        ((1, 17, 64, 64), 40, 'strips'),
+    ],
+)
+def test_the_search_is_chosen_by_the_work(
+    shape, num_pairs, expected, monkeypatch
+):
+    """Few (pair, pixel) costs, or few pairs for the maps, take the full
+    search; more take the strips. Both give the full search's pixels."""
+    chosen = []
+    for name in ('search_dense', 'search_on_cpu'):
+        search = getattr(fill_search, name)
+
+        def spy(*args, search=search, name=name):
+            chosen.append(name)
+            return search(*args)
+
+        monkeypatch.setattr(fill_search, name, spy)
+    generator = torch.Generator().manual_seed(num_pairs)
+    B, K, H, W = shape
+    heatmaps = torch.rand(shape, generator=generator)
+    tags = torch.randn(shape, generator=generator)
+    pair_maps = torch.randint(0, B * K, (num_pairs,), generator=generator)
+    pair_tags = torch.randn(num_pairs, 1, generator=generator)
+    cand_pixels = torch.randint(0, H * W, (B, K, 3), generator=generator)
+
+    found = search_fill_pixels(
+        heatmaps, tags, pair_maps, pair_tags, cand_pixels
+    )
+
+    assert chosen == [
+        'search_dense' if expected == 'dense' else 'search_on_cpu'
+    ]
+    assert torch.equal(
+        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
+    )
