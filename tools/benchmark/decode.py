@@ -322,9 +322,10 @@ def run_decode_benchmark(
 
     Returns:
         dict: ``settings``, ``inputs`` (image, map and people counts),
-        ``cases`` (one per refine setting and batch size: ms/image of both
-        and ``speedup``), ``accuracy`` (per refine setting: the AP of both)
-        and ``machine``
+        ``groups`` (when refine off runs: our groups and missing keypoints
+        per map, which the refine fills), ``cases`` (one per refine setting
+        and batch size: ms/image of both and ``speedup``), ``accuracy``
+        (per refine setting: the AP of both) and ``machine``
     """
     noise, per_map = (
         SETTINGS[setting]['noise'],
@@ -338,15 +339,21 @@ def run_decode_benchmark(
     )
     device_heatmaps, device_tags = heatmaps.to(device), tags.to(device)
     num_maps = len(samples)
-    cases, accuracy = [], []
+    cases, accuracy, groups = [], [], {}
     for refine in refines:
         ours, theirs = build_codecs(refine, map_size)
-        our_ap = coco_keypoint_ap(
-            samples,
-            to_detections(
-                samples, *decode_all(ours, device_heatmaps, device_tags, 1)
-            ),
-        )
+        decoded = decode_all(ours, device_heatmaps, device_tags, 1)
+        if not refine:
+            # Without the fill a missing keypoint scores 0: these are the
+            # keypoints the refine fills (the same groups either way).
+            groups = dict(
+                groups_per_map=sum(map(len, decoded[2])) / num_maps,
+                missing_per_map=sum(
+                    int((scores == 0).sum()) for scores in decoded[1]
+                )
+                / num_maps,
+            )
+        our_ap = coco_keypoint_ap(samples, to_detections(samples, *decoded))
         their_ap = coco_keypoint_ap(
             samples,
             to_detections(samples, *decode_all(theirs, heatmaps, tags, 1)),
@@ -418,6 +425,7 @@ def run_decode_benchmark(
                 }.values()
             ),
         ),
+        groups=groups,
         cases=cases,
         accuracy=accuracy,
         machine=common.describe_machine(device),
@@ -486,7 +494,14 @@ def main():
     inputs = ', '.join(
         f'{result["setting"]} {result["map_size"]}: '
         f'{result["inputs"]["maps"]} maps ({result["inputs"]["people"]} '
-        'people)'
+        'people'
+        + (
+            ', {groups_per_map:.1f} groups and {missing_per_map:.0f} missing '
+            'keypoints per map'.format(**result['groups'])
+            if result['groups']
+            else ''
+        )
+        + ')'
         for result in results
     )
     common.report(
