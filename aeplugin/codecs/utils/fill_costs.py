@@ -32,17 +32,19 @@ def tag_distance(diffs: Tensor) -> Tensor:
     return torch.linalg.vector_norm(diffs, dim=-1)
 
 
-def tag_distance_np(diffs: np.ndarray) -> np.ndarray:
+def tag_distance_np(diffs: np.ndarray, overwrite: bool = False) -> np.ndarray:
     """:func:`tag_distance` in NumPy, with the same float32 results.
 
     Args:
         diffs (np.ndarray): Tag differences in shape (..., L), float32
+        overwrite (bool): Whether the norms may be written into ``diffs``
+            (for L=1 they are then a view of it). Defaults to ``False``
 
     Returns:
         np.ndarray: Their norms in shape (...)
     """
     if diffs.shape[-1] == 1:
-        return np.abs(diffs[..., 0])
+        return np.abs(diffs[..., 0], out=diffs[..., 0] if overwrite else None)
     return tag_distance(torch.from_numpy(diffs)).numpy()
 
 

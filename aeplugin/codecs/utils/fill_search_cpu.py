@@ -59,16 +59,17 @@ def search_on_cpu(
     maps = pair_maps.numpy()
     centers = pair_tags.numpy()
     # The cost at each pair's heatmap peaks bounds its optimum from above.
-    peaks = cand_pixels.reshape(num_maps, -1).numpy()[maps]
-    peak_tags = tags.numpy().reshape(B, L, K, H * W)[
-        (maps // K)[:, None, None],
-        np.arange(L),
-        (maps % K)[:, None, None],
-        peaks[..., None],
+    # Flat indices, which NumPy reads fastest: map b*K + k's tag dimension
+    # l is channel l*K + k of image b.
+    pixels = cand_pixels.reshape(num_maps, -1).numpy()[maps]
+    channels = (maps // K * (K * L) + maps % K)[:, None] + np.arange(L) * K
+    peak_tags = tags.numpy().reshape(-1)[
+        (channels * (H * W))[:, None] + pixels[..., None]
     ]
-    upper = np.rint(tag_distance_np(peak_tags - centers[:, None]))
+    upper = tag_distance_np(peak_tags - centers[:, None], overwrite=True)
+    np.rint(upper, out=upper)
     upper *= np.float32(100)
-    upper -= heatmaps.numpy().reshape(num_maps, H * W)[maps[:, None], peaks]
+    upper -= heatmaps.numpy().reshape(-1)[(maps * (H * W))[:, None] + pixels]
     pairs, strips, slots = _cpu_surviving_strips(
         *(bound.numpy() for bound in rows.bounds(num_maps)),
         maps,
@@ -175,7 +176,7 @@ def _cpu_surviving_strips(
         # Inside a box the gap is 0, not negative (which would lower the
         # bound by a tier per unit of depth).
         np.maximum(gaps, 0, out=gaps)
-        gaps = tag_distance_np(gaps)
+        gaps = tag_distance_np(gaps, overwrite=True)
         gaps *= np.float32(GAP_SHRINK)
         lower = np.rint(gaps, out=gaps)
         lower *= np.float32(100)
@@ -219,7 +220,7 @@ def _cpu_strip_costs(
     """
     diffs = np.take(rows.tag_pixels.numpy(), strips, axis=0)
     diffs -= centers[pairs][:, None]
-    costs = tag_distance_np(diffs)
+    costs = tag_distance_np(diffs, overwrite=True)
     np.rint(costs, out=costs)
     costs *= np.float32(100)
     costs -= np.take(rows.heat.numpy(), strips, axis=0)
