@@ -8,7 +8,7 @@ square blocks. The passes over many maps run in chunks whose size
 :func:`chunk_length` gives.
 """
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -125,7 +125,7 @@ class MapStrips(NamedTuple):
             strips.transpose(2, 3).reshape(-1, STRIP_LENGTH, L),
         )
 
-    def bounds(self, num_maps: int):
+    def bounds(self, num_maps: int) -> Tuple[Tensor, Tensor, Tensor]:
         """The heat maximum and tag box of every strip, per map.
 
         Args:
