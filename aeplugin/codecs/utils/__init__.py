@@ -1,8 +1,4 @@
-from .fill_search import (
-    chunk_length,
-    fill_missing_keypoints,
-    search_fill_pixels,
-)
+from .fill_search import fill_missing_keypoints, search_fill_pixels
 from .gaussian_heatmap import generate_gaussian_heatmaps
 from .keypoint_indices import encode_keypoint_indices
 from .peaks import max_filter, top_candidates
@@ -13,6 +9,7 @@ from .refinement import (
     log_blur,
     quarter_offsets,
 )
+from .strips import chunk_length
 
 __all__ = [
     'chunk_length',

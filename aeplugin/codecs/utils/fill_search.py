@@ -1,178 +1,41 @@
 """Exact search of the pixels that fill missing keypoints.
 
 The refine step of the decoding fills a person's missing keypoint k at the
-pixel minimising ``round(||tag_k - person tag||) * 100 - heatmap_k``. A
-full search costs H*W per (person, keypoint) pair;
-:func:`search_fill_pixels` prunes strips of pixels by bounds and returns
-exactly the pixel a full search would. Float32 maps on the CPU take a path
-that lays the pairs and the strips out per map and keeps the bookkeeping
-of the many small arrays in NumPy (a NumPy call costs a fraction of a
-torch call); other maps take an all-torch path.
+pixel minimising ``round(||tag_k - person tag||) * 100 - heatmap_k``
+(:mod:`fill_costs`). :func:`search_fill_pixels` returns exactly the pixel a
+search over all pixels would, the first one in raster order on ties, by
+the cheapest of three searches for the work at hand:
+
+- few (pair, pixel) costs: all of them, in a few tensor operations
+  (:func:`search_dense`);
+- more, on float32 maps on the CPU: strips pruned by bounds, with the
+  bookkeeping in NumPy (:func:`fill_search_cpu.search_on_cpu`);
+- more, elsewhere: the same strips and bounds in torch alone
+  (:func:`search_on_device`).
 """
 
 from typing import Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-# Length of the strips of pixels (in raster order) the missing-keypoint
-# search prunes by bounds: strips need no copy to be reduced, unlike square
-# blocks, and 64 pixels balance the bounds per pair against the pixels per
-# surviving strip.
-FILL_STRIP = 64
-# Factor of the arithmetic masks: a value plus (minus) a positive excess
-# times it is out of reach of a minimum (maximum).
-EXCLUDED = 1e30
-# Floats per chunk of the batched tensor passes: on CPU 1 MiB, small enough
-# to stay in cache; on other devices 64 MiB, which only bounds the memory
-# for large batches, heatmaps and crowds.
-CPU_CHUNK_ELEMENTS = 1 << 18
-DEVICE_CHUNK_ELEMENTS = 1 << 24
-# The lower bounds shrink tag gaps by this factor, which keeps them below
-# every pixel's cost despite rounding differences between two evaluations
-# of a norm, and compare with the upper bound plus this margin.
-_GAP_SHRINK = 1 - 1e-5
-_UPPER_MARGIN = 1e-3
+from .fill_costs import (
+    GAP_SHRINK,
+    UPPER_MARGIN,
+    peak_upper_bounds,
+    tag_distance,
+)
+from .fill_search_cpu import search_on_cpu
+from .strips import EXCLUDED, MapStrips, chunk_length
 
-
-def _tag_distance(diffs: Tensor) -> Tensor:
-    """L2 norm over the last (tag) dimension; an absolute value for L=1,
-    which is cheaper and bit-identical.
-
-    Args:
-        diffs (Tensor): Tag differences in shape (..., L)
-
-    Returns:
-        Tensor: Their norms in shape (...)
-    """
-    if diffs.shape[-1] == 1:
-        return diffs[..., 0].abs()
-    return torch.linalg.vector_norm(diffs, dim=-1)
-
-
-def chunk_length(device: torch.device, item_elements: int) -> int:
-    """How many items of ``item_elements`` floats to process at once; on
-    CPU as many as fit in cache (``CPU_CHUNK_ELEMENTS`` floats), since
-    torch's element-wise passes over larger arrays are memory-bound, on
-    other devices ``DEVICE_CHUNK_ELEMENTS`` floats.
-
-    Args:
-        device (torch.device): The device of the passes
-        item_elements (int): The floats per item
-
-    Returns:
-        int: The number of items per chunk, at least 1
-    """
-    if device.type == 'cpu':
-        return max(1, CPU_CHUNK_ELEMENTS // item_elements)
-    return max(1, DEVICE_CHUNK_ELEMENTS // item_elements)
-
-
-def _strip_rows(
-    heatmaps: Tensor, tags: Tensor, num_tag_dims: int
-) -> Tuple[Tensor, Tensor, Tensor]:
-    """Cut every map, flattened in raster order, in strips of
-    ``FILL_STRIP`` pixels.
-
-    Padding pixels get heat -inf, hence cost +inf, and the tag of the last
-    pixel, which keeps the tag boxes of the last strip valid.
-
-    Args:
-        heatmaps (Tensor): Heatmaps in shape (B, K, H, W)
-        tags (Tensor): Tag maps in shape (B, K*L, H, W)
-        num_tag_dims (int): The tag dimension L
-
-    Returns:
-        tuple:
-        - heat_rows (Tensor): Strips of the maps ``b*K + k`` in shape
-            (M*N, S), a view when no padding is needed
-        - tag_rows (Tensor): Their tags in shape (M*N, L, S), a view when
-            L == 1 and no padding is needed
-        - tag_pixels (Tensor): Their tags pixel-major in shape
-            (M*N, S, L), a view when L == 1 and no padding is needed
-    """
-    B, K, H, W = heatmaps.shape
-    L = num_tag_dims
-    num_maps = B * K
-    size = FILL_STRIP
-    num_strips = -(-H * W // size)
-    pad = num_strips * size - H * W
-    heat = heatmaps.reshape(num_maps, H * W)
-    tag = tags.view(B, L, K, H * W).transpose(1, 2).reshape(num_maps, L, -1)
-    if pad:
-        heat = F.pad(heat, (0, pad), value=float('-inf'))
-        tag = torch.cat([tag, tag[:, :, -1:].expand(-1, -1, pad)], 2)
-    tag_rows = tag.view(num_maps, L, num_strips, size).transpose(1, 2)
-    return (
-        heat.reshape(-1, size),
-        tag_rows.reshape(-1, L, size),
-        tag.transpose(1, 2).reshape(-1, size, L),
-    )
-
-
-def _strip_bounds(
-    rows: Tuple[Tensor, Tensor, Tensor], num_maps: int
-) -> Tuple[Tensor, Tensor, Tensor]:
-    """The heat maximum and tag box of every strip, per map.
-
-    Note:
-
-        - map number: M
-        - strip number per map: N
-        - embedding tag dimension: L
-
-    Args:
-        rows (tuple): The strips of :func:`_strip_rows`
-        num_maps (int): The number of maps M
-
-    Returns:
-        tuple:
-        - heat_max (Tensor): Strip heat maxima in shape (M, N)
-        - tag_min (Tensor): Strip tag minima in shape (M, N, L)
-        - tag_max (Tensor): Strip tag maxima in shape (M, N, L)
-    """
-    heat_rows, tag_rows, _ = rows
-    L = tag_rows.shape[1]
-    return (
-        heat_rows.amax(dim=-1).view(num_maps, -1),
-        tag_rows.amin(dim=-1).view(num_maps, -1, L),
-        tag_rows.amax(dim=-1).view(num_maps, -1, L),
-    )
-
-
-def _peak_upper_bounds(*inputs: Tensor) -> Tensor:
-    """The least cost of each pair at the heatmap peaks of its map, a cost
-    its optimum does not exceed.
-
-    Args:
-        inputs (Tensor): The arguments of :func:`search_fill_pixels`
-
-    Returns:
-        Tensor: The upper bound of each pair in shape (P, )
-    """
-    heatmaps, tags, pair_maps, pair_tags, cand_pixels = inputs
-    B, K, H, W = heatmaps.shape
-    L = pair_tags.shape[1]
-    cand_pixels = cand_pixels.reshape(B * K, -1)
-    cand_heat = heatmaps.reshape(B * K, H * W).gather(1, cand_pixels)
-    cand_tags = (
-        tags.view(B, L, K, H * W)
-        .transpose(1, 2)
-        .reshape(B * K, L, -1)
-        .gather(2, cand_pixels[:, None].expand(-1, L, -1))
-        .transpose(1, 2)
-    )
-    return (
-        _tag_distance(
-            cand_tags.index_select(0, pair_maps) - pair_tags[:, None]
-        )
-        .round_()
-        .mul_(100)
-        .sub_(cand_heat.index_select(0, pair_maps))
-        .amin(dim=1)
-    )
+# When the search computes every (pair, pixel) cost: the strips' bounds
+# cost a few hundred microseconds of small operations per call and read
+# every map, the full search reads the pairs' maps only. On one CPU thread
+# the full search is the faster one up to about 8 pairs on 128x128 maps
+# and up to about a quarter as many pairs as maps on 512x512 ones.
+DENSE_SEARCH_ELEMENTS = 1 << 17
+DENSE_SEARCH_PAIRS_PER_MAP = 0.25
 
 
 def search_fill_pixels(
@@ -186,11 +49,13 @@ def search_fill_pixels(
     ``round(||tag map - tag||) * 100 - heatmap``, the first one in raster
     order on ties, exactly as a search over all pixels would.
 
-    A full search costs P*H*W. Instead each map, flattened in raster order,
-    is cut into strips of ``FILL_STRIP`` pixels. A strip's tag box and heat
-    maximum bound the cost of its pixels from below, the cost at the map's
-    heatmap peaks bounds the optimum from above, and only the strips whose
-    lower bound reaches the upper bound are searched pixel by pixel.
+    A full search costs P*H*W, which :func:`search_dense` pays when it is
+    at most ``DENSE_SEARCH_ELEMENTS`` or the pairs are few for the maps
+    (``DENSE_SEARCH_PAIRS_PER_MAP``). Otherwise each map, flattened in
+    raster order, is cut into strips (:mod:`strips`). A strip's tag box and
+    heat maximum bound the cost of its pixels from below, the cost at the
+    map's heatmap peaks bounds the optimum from above, and only the strips
+    whose lower bound reaches the upper bound are searched pixel by pixel.
 
     Note:
 
@@ -212,54 +77,91 @@ def search_fill_pixels(
     Returns:
         Tensor: The flat position y*W+x of each pair's pixel in shape (P, )
     """
-    if pair_tags.shape[0] == 0:
+    num_pairs = pair_tags.shape[0]
+    if num_pairs == 0:
         return torch.zeros(0, dtype=torch.long, device=heatmaps.device)
     inputs = (heatmaps, tags, pair_maps, pair_tags, cand_pixels)
+    B, K, H, W = heatmaps.shape
+    if (
+        num_pairs * H * W <= DENSE_SEARCH_ELEMENTS
+        or num_pairs <= DENSE_SEARCH_PAIRS_PER_MAP * B * K
+    ):
+        return search_dense(*inputs[:4])
     if heatmaps.device.type == 'cpu' and all(
         values.dtype == torch.float32 for values in (heatmaps, tags, pair_tags)
     ):
-        # imported here: the CPU module reads this one's constants
-        from .fill_search_cpu import search_on_cpu
-
         return search_on_cpu(*(values.detach() for values in inputs))
-    return _search_on_device(
-        _strip_rows(heatmaps, tags, pair_tags.shape[1]),
-        heatmaps.shape,
-        pair_maps,
-        pair_tags,
-        _peak_upper_bounds(*inputs),
-    )
+    return search_on_device(*inputs)
 
 
-def _search_on_device(
-    rows: Tuple[Tensor, Tensor, Tensor],
-    shape: torch.Size,
-    pair_maps: Tensor,
-    pair_tags: Tensor,
-    upper: Tensor,
+def search_dense(
+    heatmaps: Tensor, tags: Tensor, pair_maps: Tensor, pair_tags: Tensor
 ) -> Tensor:
-    """The search with torch alone, for maps on a device other than the
-    CPU: the bounds of every pair against every strip of its map.
+    """The search over every pixel of each pair's map.
 
     Args:
-        rows (tuple): The strips of :func:`_strip_rows`
-        shape (torch.Size): The heatmaps' shape (B, K, H, W)
-        pair_maps, pair_tags: As in :func:`search_fill_pixels`
-        upper (Tensor): The pairs' bounds of :func:`_peak_upper_bounds`
+        heatmaps, tags, pair_maps, pair_tags: As in
+            :func:`search_fill_pixels`
 
     Returns:
         Tensor: As :func:`search_fill_pixels`
     """
-    heat_rows, tag_rows, tag_pixels = rows
-    B, K, H, W = shape
+    B, K, H, W = heatmaps.shape
     L = pair_tags.shape[1]
-    device = heat_rows.device
-    num_maps = B * K
-    size = heat_rows.shape[1]
-    num_strips = heat_rows.shape[0] // num_maps
-    steps = torch.arange(size, device=device, dtype=torch.float32)
-    heat_max, tag_min, tag_max = _strip_bounds(rows, num_maps)
+    heat = heatmaps.reshape(B * K, H * W)
+    # Pixel-major tags, as the strip searches lay them out: the norms
+    # reduce the same contiguous L values, so they agree to the bit.
+    tag_pixels = (
+        tags.view(B, L, K, H * W).permute(0, 2, 3, 1).reshape(B * K, H * W, L)
+    )
+    chunk = chunk_length(heatmaps.device, H * W * L)
+    found = []
+    for start in range(0, len(pair_maps), chunk):
+        maps = pair_maps[start : start + chunk]
+        costs = (
+            tag_distance(
+                tag_pixels.index_select(0, maps)
+                - pair_tags[start : start + chunk, None]
+            )
+            .round_()
+            .mul_(100)
+            .sub_(heat.index_select(0, maps))
+        )
+        # argmin returns the first of equal minima: the first pixel in
+        # raster order.
+        found.append(costs.argmin(dim=1))
+    return torch.cat(found)
 
+
+def search_on_device(
+    heatmaps: Tensor,
+    tags: Tensor,
+    pair_maps: Tensor,
+    pair_tags: Tensor,
+    cand_pixels: Tensor,
+) -> Tensor:
+    """The strip search with torch alone, for maps on a device other than
+    the CPU: the bounds of every pair against every strip of its map.
+
+    Args:
+        heatmaps, tags, pair_maps, pair_tags, cand_pixels: As in
+            :func:`search_fill_pixels`
+
+    Returns:
+        Tensor: As :func:`search_fill_pixels`
+    """
+    B, K, H, W = heatmaps.shape
+    L = pair_tags.shape[1]
+    device = heatmaps.device
+    num_maps = B * K
+    map_strips = MapStrips.of_maps(heatmaps, tags)
+    upper = peak_upper_bounds(
+        heatmaps, tags, pair_maps, pair_tags, cand_pixels
+    )
+    size = map_strips.heat.shape[1]
+    num_strips = map_strips.heat.shape[0] // num_maps
+    steps = torch.arange(size, device=device, dtype=torch.float32)
+    heat_max, tag_min, tag_max = map_strips.bounds(num_maps)
     num_pairs = pair_tags.shape[0]
     best_cost = torch.full((num_pairs,), float('inf'), device=device)
     # Per searched (pair, strip): its pair, its best cost and the first
@@ -275,14 +177,14 @@ def _search_on_device(
             centers - tag_max.index_select(0, maps),
         ).clamp_(min=0)
         lower = (
-            _tag_distance(gaps)
-            .mul_(_GAP_SHRINK)
+            tag_distance(gaps)
+            .mul_(GAP_SHRINK)
             .round_()
             .mul_(100)
             .sub_(heat_max.index_select(0, maps))
         )
         pair_idx, strip_idx = torch.nonzero(
-            lower <= upper[start : start + pair_chunk, None] + _UPPER_MARGIN,
+            lower <= upper[start : start + pair_chunk, None] + UPPER_MARGIN,
             as_tuple=True,
         )
         for part in range(0, pair_idx.numel(), strip_chunk):
@@ -290,13 +192,13 @@ def _search_on_device(
             strips = strip_idx[part : part + strip_chunk]
             found = pair_maps.index_select(0, pairs) * num_strips + strips
             costs = (
-                _tag_distance(
-                    tag_pixels.index_select(0, found)
+                tag_distance(
+                    map_strips.tag_pixels.index_select(0, found)
                     - pair_tags.index_select(0, pairs)[:, None]
                 )
                 .round_()
                 .mul_(100)
-                .sub_(heat_rows.index_select(0, found))
+                .sub_(map_strips.heat.index_select(0, found))
             )
             strip_best = costs.amin(dim=1)
             # The first step at the strip's best cost: costs above it push

@@ -1,12 +1,11 @@
-"""The exact fill search of :mod:`fill_search` for float32 maps on the CPU.
+"""The strip search of the fill (see :mod:`fill_search`) for float32 maps
+on the CPU.
 
-The same strips, bounds and pixel search as the all-torch path, with the
-pairs laid out per map and the bookkeeping of the many small arrays in
-NumPy (a NumPy call costs a fraction of a torch call); the reductions over
-pixels stay in torch, whose CPU reductions over short rows are several
-times faster than NumPy's. The strip length and the bounds' constants are
-read from :mod:`fill_search` when a search runs, so the two paths always
-cut maps alike.
+The same strips (:mod:`strips`), bounds and costs (:mod:`fill_costs`) as
+the all-torch path, with the pairs laid out per map and the bookkeeping of
+the many small arrays in NumPy (a NumPy call costs a fraction of a torch
+call); the reductions over pixels stay in torch, whose CPU reductions over
+short rows are several times faster than NumPy's.
 """
 
 from typing import Tuple
@@ -15,61 +14,76 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import fill_search as shared
+from .fill_costs import GAP_SHRINK, UPPER_MARGIN, tag_distance_np
+from .strips import MapStrips, chunk_length
 
 
-def search_on_cpu(*inputs: Tensor) -> Tensor:
-    """The search for maps on the CPU: the same strips, bounds and pixel
-    search as ``fill_search._search_on_device``, with the pairs laid out
-    per map, so that a pair's bounds read its map's strips without copying
-    them, and the bookkeeping of the small arrays done in NumPy, whose
-    calls cost a fraction of torch's.
+def search_on_cpu(
+    heatmaps: Tensor,
+    tags: Tensor,
+    pair_maps: Tensor,
+    pair_tags: Tensor,
+    cand_pixels: Tensor,
+) -> Tensor:
+    """The strip search for float32 maps on the CPU, with the pairs laid
+    out per map, so that a pair's bounds read its map's strips without
+    copying them, and the bookkeeping of the small arrays done in NumPy,
+    whose calls cost a fraction of torch's.
+
+    Note:
+
+        - batch size: B
+        - keypoint number: K
+        - pair number: P
+        - candidate number: T
+        - embedding tag dimension: L
+        - heatmap size: [W, H]
 
     Args:
-        inputs (Tensor): The arguments of
-            :func:`fill_search.search_fill_pixels`
+        heatmaps (Tensor): Finite heatmaps in shape (B, K, H, W)
+        tags (Tensor): Finite tag maps in shape (B, K*L, H, W)
+        pair_maps (Tensor): The map ``b*K + k`` of each pair in shape (P, )
+        pair_tags (Tensor): The tag of each pair in shape (P, L)
+        cand_pixels (Tensor): Flat positions y*W+x of each map's heatmap
+            peaks in shape (B, K, T)
 
     Returns:
-        Tensor: As :func:`fill_search.search_fill_pixels`
+        Tensor: The flat position y*W+x of each pair's pixel, the first in
+        raster order of least cost, in shape (P, )
     """
-    heatmaps, tags, pair_maps, pair_tags, cand_pixels = inputs
     B, K, H, W = heatmaps.shape
     L = pair_tags.shape[1]
     num_maps = B * K
-    rows = shared._strip_rows(heatmaps, tags, L)
-    num_strips = rows[0].shape[0] // num_maps
+    rows = MapStrips.of_maps(heatmaps, tags)
+    num_strips = rows.heat.shape[0] // num_maps
     maps = pair_maps.numpy()
     centers = pair_tags.numpy()
-    if L == 1:
-        # The costs at the peaks as _peak_upper_bounds computes them, with the
-        # same float32 operations.
-        peaks = (
-            cand_pixels.reshape(num_maps, -1).numpy()
-            + np.arange(num_maps)[:, None] * (H * W)
-        )[maps]
-        upper = np.abs(tags.numpy().reshape(-1)[peaks] - centers)
-        upper = np.rint(upper, out=upper)
-        upper *= np.float32(100)
-        upper -= heatmaps.numpy().reshape(-1)[peaks]
-        upper = upper.min(axis=1)
-    else:
-        upper = shared._peak_upper_bounds(*inputs).numpy()
+    # The cost at each pair's heatmap peaks bounds its optimum from above.
+    # Flat indices, which NumPy reads fastest: map b*K + k's tag dimension
+    # l is channel l*K + k of image b.
+    pixels = cand_pixels.reshape(num_maps, -1).numpy()[maps]
+    channels = (maps // K * (K * L) + maps % K)[:, None] + np.arange(L) * K
+    peak_tags = tags.numpy().reshape(-1)[
+        (channels * (H * W))[:, None] + pixels[..., None]
+    ]
+    upper = tag_distance_np(peak_tags - centers[:, None], overwrite=True)
+    np.rint(upper, out=upper)
+    upper *= np.float32(100)
+    upper -= heatmaps.numpy().reshape(-1)[(maps * (H * W))[:, None] + pixels]
     pairs, strips, slots = _cpu_surviving_strips(
-        *(bound.numpy() for bound in shared._strip_bounds(rows, num_maps)),
+        *(bound.numpy() for bound in rows.bounds(num_maps)),
         maps,
         centers,
-        upper + np.float32(shared._UPPER_MARGIN),
+        upper.min(axis=1) + np.float32(UPPER_MARGIN),
     )
     # Each surviving strip's least cost, as torch row minima: several times
     # faster than NumPy's on rows this short.
     best = np.empty(len(strips), np.float32)
-    size = rows[0].shape[1]
-    chunk = shared.chunk_length(heatmaps.device, size * L)
+    size = rows.heat.shape[1]
+    chunk = chunk_length(heatmaps.device, size * L)
     for start in range(0, len(strips), chunk):
         part = slice(start, start + chunk)
-        costs = _cpu_strip_costs(
-            rows, pairs[part], strips[part], centers, pair_tags
-        )
+        costs = _cpu_strip_costs(rows, pairs[part], strips[part], centers)
         torch.amin(
             torch.from_numpy(costs), dim=1, out=torch.from_numpy(best[part])
         )
@@ -86,7 +100,7 @@ def search_on_cpu(*inputs: Tensor) -> Tensor:
     )
     first = at_best[np.concatenate(([True], np.diff(segment[at_best]) != 0))]
     steps = _cpu_strip_costs(
-        rows, pairs[first], strips[first], centers, pair_tags
+        rows, pairs[first], strips[first], centers
     ).argmin(axis=1)
     strip_starts = strips[first] % num_strips * size
     best_pixel = np.empty(len(centers), np.int64)
@@ -123,13 +137,13 @@ def _cpu_surviving_strips(
         pair_maps (np.ndarray): The map of each pair in shape (P, )
         pair_tags (np.ndarray): The tag of each pair in shape (P, L)
         thresholds (np.ndarray): The pairs' upper bounds plus
-            ``shared._UPPER_MARGIN`` in shape (P, )
+            ``UPPER_MARGIN`` in shape (P, )
 
     Returns:
         tuple:
         - pairs (np.ndarray): The pair of each survivor in shape (F, )
         - strips (np.ndarray): Its row ``map * N + strip`` of
-            :func:`shared._strip_rows` in shape (F, )
+            :class:`MapStrips` in shape (F, )
         - slots (np.ndarray): Its pair's slot ``map * Q + rank``, the
             survivors sorted by slot then strip, in shape (F, )
     """
@@ -152,9 +166,7 @@ def _cpu_surviving_strips(
     slot_thresholds[slots] = thresholds[order]
     slot_thresholds = slot_thresholds.reshape(num_maps, width, 1)
     found = []
-    map_chunk = shared.chunk_length(
-        torch.device('cpu'), width * num_strips * L
-    )
+    map_chunk = chunk_length(torch.device('cpu'), width * num_strips * L)
     for start in range(0, num_maps, map_chunk):
         maps = slice(start, start + map_chunk)
         centers = slot_tags[maps]
@@ -164,11 +176,8 @@ def _cpu_surviving_strips(
         # Inside a box the gap is 0, not negative (which would lower the
         # bound by a tier per unit of depth).
         np.maximum(gaps, 0, out=gaps)
-        if L == 1:
-            gaps = gaps[..., 0]
-        else:
-            gaps = np.sqrt(np.square(gaps).sum(axis=-1))
-        gaps *= np.float32(shared._GAP_SHRINK)
+        gaps = tag_distance_np(gaps, overwrite=True)
+        gaps *= np.float32(GAP_SHRINK)
         lower = np.rint(gaps, out=gaps)
         lower *= np.float32(100)
         lower -= heat_max[maps, None]
@@ -186,11 +195,10 @@ def _cpu_surviving_strips(
 
 
 def _cpu_strip_costs(
-    rows: Tuple[Tensor, Tensor, Tensor],
+    rows: MapStrips,
     pairs: np.ndarray,
     strips: np.ndarray,
     centers: np.ndarray,
-    pair_tags: Tensor,
 ) -> np.ndarray:
     """The cost of every pixel of some strips for their pairs.
 
@@ -198,33 +206,22 @@ def _cpu_strip_costs(
 
         - searched (pair, strip) number: F
         - pixel number per strip: S
+        - pair number: P
+        - embedding tag dimension: L
 
     Args:
-        rows (tuple): The strips of :func:`shared._strip_rows`
+        rows (MapStrips): The maps' strips
         pairs (np.ndarray): The pair of each search in shape (F, )
         strips (np.ndarray): Its row of ``rows`` in shape (F, )
-        centers (np.ndarray): ``pair_tags`` as an array
-        pair_tags (Tensor): The tag of each pair in shape (P, L)
+        centers (np.ndarray): The tag of each pair in shape (P, L), float32
 
     Returns:
         np.ndarray: The costs in shape (F, S), float32
     """
-    heat_rows, _, tag_pixels = rows
-    size = heat_rows.shape[1]
-    if centers.shape[1] == 1:
-        # NumPy's float32 operations, the same as torch's.
-        costs = np.take(tag_pixels.numpy().reshape(-1, size), strips, axis=0)
-        costs -= centers[pairs]
-        costs = np.rint(np.abs(costs, out=costs), out=costs)
-    else:
-        costs = (
-            shared._tag_distance(
-                tag_pixels.index_select(0, torch.from_numpy(strips))
-                - pair_tags.index_select(0, torch.from_numpy(pairs))[:, None]
-            )
-            .round_()
-            .numpy()
-        )
+    diffs = np.take(rows.tag_pixels.numpy(), strips, axis=0)
+    diffs -= centers[pairs][:, None]
+    costs = tag_distance_np(diffs, overwrite=True)
+    np.rint(costs, out=costs)
     costs *= np.float32(100)
-    costs -= np.take(heat_rows.numpy(), strips, axis=0)
+    costs -= np.take(rows.heat.numpy(), strips, axis=0)
     return costs

@@ -7,16 +7,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .fill_search import EXCLUDED, chunk_length
+from .strips import EXCLUDED, chunk_length, cut_strips
 
 # Floats per chunk of padded maps in the NMS on CPU: the max filter's
 # passes over larger arrays are memory-bound (17 maps of 512x512 filter
 # 2.7x faster in chunks of 4 maps than at once); 4 MiB keeps a batch of
 # 17 maps of 128x128 in one chunk.
 CPU_NMS_CHUNK_ELEMENTS = 1 << 20
-# Length of the raster strips whose maxima narrow the top-k down to a few
-# strips per map.
-TOP_STRIP = 64
 
 
 def max_filter(maps: Tensor, kernel_size: int) -> Tensor:
@@ -66,7 +63,7 @@ def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
     """The ``k`` largest values of each row, descending, the first in order
     among equal values, and their positions.
 
-    The rows are cut in strips of ``TOP_STRIP`` values; the strips whose
+    The rows are cut in strips (:func:`~.strips.cut_strips`); the strips whose
     maximum reaches the k-th largest strip maximum hold the k largest
     values (k strips hold k values at least that large), so only their
     values that reach it are ranked. torch's top-k over whole rows costs
@@ -86,25 +83,27 @@ def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
         - top (np.ndarray): The values in shape (M, k)
         - positions (np.ndarray): Their positions in shape (M, k)
     """
-    M, size = values.shape
-    if -(-size // TOP_STRIP) <= k:
+    M = values.shape[0]
+    cut = cut_strips(values, float('-inf'))
+    if cut.shape[1] <= k:
         top, positions = values.sort(dim=1, descending=True, stable=True)
         return top[:, :k].cpu().numpy(), positions[:, :k].cpu().numpy()
-    strips, strip_max, kth = _select_strips(values, k)
+    strip_max = cut.amax(dim=-1)
+    kth = strip_max.topk(k, dim=1).values[:, -1:]
     if values.device.type != 'cpu':
-        return _top_values_on_device(strips, strip_max >= kth, k)
-    num_strips = strip_max.shape[1]
+        return top_values_in_strips(cut, strip_max >= kth, k)
+    num_strips, length = cut.shape[1:]
     kth = kth.numpy()
     # Flat indices and divmod: NumPy's 2-D nonzero costs several times
     # more on these small arrays.
     chosen = np.flatnonzero(strip_max.numpy() >= kth)
     rows = chosen // num_strips
-    chosen_values = strips.numpy().reshape(-1, TOP_STRIP)[chosen]
+    chosen_values = cut.numpy().reshape(-1, length)[chosen]
     picked = np.flatnonzero(chosen_values >= kth[rows])
-    pick = picked // TOP_STRIP
+    pick = picked // length
     rows = rows[pick]
     top = chosen_values.reshape(-1)[picked]
-    positions = chosen[pick] % num_strips * TOP_STRIP + picked % TOP_STRIP
+    positions = chosen[pick] % num_strips * length + picked % length
     # By row, then value (descending), then position; every row has k
     # values at least its k-th strip maximum.
     order = np.lexsort((positions, -top, rows))
@@ -113,49 +112,21 @@ def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
     return top[firsts], positions[firsts]
 
 
-def _select_strips(values: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
-    """Cut rows in strips of ``TOP_STRIP`` values (the last one padded
-    with -inf, which ranks after every value, being last in order) and
-    find the k-th largest strip maximum of each row.
-
-    Note:
-
-        - row number: M
-        - strip number: N
-
-    Args:
-        values (Tensor): Values in shape (M, S), S > k * ``TOP_STRIP``
-        k (int): The number of values per row
-
-    Returns:
-        tuple:
-        - strips (Tensor): The rows in strips in shape (M, N, TOP_STRIP)
-        - strip_max (Tensor): The strips' maxima in shape (M, N)
-        - kth (Tensor): The k-th largest of them in shape (M, 1)
-    """
-    M, size = values.shape
-    num_strips = -(-size // TOP_STRIP)
-    pad = num_strips * TOP_STRIP - size
-    if pad:
-        values = F.pad(values, (0, pad), value=float('-inf'))
-    strips = values.view(M, num_strips, TOP_STRIP)
-    strip_max = strips.amax(dim=-1)
-    return strips, strip_max, strip_max.topk(k, dim=1).values[:, -1:]
-
-
-def _top_values_on_device(
-    strips: Tensor, selected: Tensor, k: int
+def top_values_in_strips(
+    cut: Tensor, selected: Tensor, k: int
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """:func:`top_values` on a device other than the CPU: the selected
-    strips ranked by a stable sort.
+    """:func:`top_values` with torch alone, for a device other than the
+    CPU: the selected strips ranked by a stable sort.
 
     Note:
 
         - row number: M
         - strip number: N
+        - strip length: S
 
     Args:
-        strips (Tensor): The rows in strips in shape (M, N, TOP_STRIP)
+        cut (Tensor): The rows in strips in shape (M, N, S), the last
+            padded with -inf
         selected (Tensor): Whether a strip may hold a top value in shape
             (M, N)
         k (int): The number of values per row
@@ -163,22 +134,20 @@ def _top_values_on_device(
     Returns:
         tuple: As :func:`top_values`
     """
-    M = strips.shape[0]
+    M, _, length = cut.shape
     width = int(selected.sum(dim=1).max())
     # The selected strips of each row first, in raster order; those after
     # a row's selection are pushed to -inf, after all of it.
     order = torch.sort(
         (~selected).to(torch.uint8), dim=1, stable=True
     ).indices[:, :width]
-    cand = strips.gather(1, order[..., None].expand(-1, -1, TOP_STRIP))
+    cand = cut.gather(1, order[..., None].expand(-1, -1, length))
     cand = cand.masked_fill(
         ~selected.gather(1, order)[..., None], float('-inf')
     ).view(M, -1)
     top, ranked = cand.sort(dim=1, descending=True, stable=True)
     ranked = ranked[:, :k]
-    positions = (
-        order.gather(1, ranked // TOP_STRIP) * TOP_STRIP + ranked % TOP_STRIP
-    )
+    positions = order.gather(1, ranked // length) * length + ranked % length
     return top[:, :k].cpu().numpy(), positions.cpu().numpy()
 
 

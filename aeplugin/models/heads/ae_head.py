@@ -15,6 +15,7 @@ from torch import Tensor
 
 from aeplugin.registry import MODELS
 
+from ..losses.ae_loss import pad_keypoint_indices
 from ..utils import resample_maps
 
 OptIntSeq = Optional[Sequence[int]]
@@ -237,14 +238,15 @@ class AssociativeEmbeddingHead(HeatmapHead):
     ) -> dict:
         """Heatmap and tag losses summed over the supervised stacks.
 
-        ``batch_data_samples`` is either a list of data samples, each with
+        ``batch_data_samples`` is the batch tensors of
+        :func:`bottomup_collate` (a dict with ``heatmaps`` (B, K, H, W),
+        optionally ``heatmap_mask`` (B, 1, H, W), and ``keypoint_indices``
+        (B, N, K, 2)), or mmpose's list of data samples, each with
         ``gt_fields.heatmaps`` (K, H, W), ``gt_fields.heatmap_mask``
         ((1,) H, W; 0 where the loss is ignored) and
-        ``gt_instance_labels.keypoint_indices`` (N, K, 2); or the batch
-        tensors of :func:`bottomup_collate` (a dict with ``heatmaps``
-        (B, K, H, W), ``heatmap_mask`` (B, 1, H, W) and
-        ``keypoint_indices`` (B, N, K, 2)), which are used as they are.
-        Without the mask, ``missing_mask`` says what happens.
+        ``gt_instance_labels.keypoint_indices`` (N, K, 2), which is
+        converted to those tensors on the output's device first. Without
+        the mask, ``missing_mask`` says what happens.
 
         Returns:
             dict: ``loss_kpt``, ``loss_pull`` and ``loss_push`` (scalars)
@@ -276,30 +278,30 @@ class AssociativeEmbeddingHead(HeatmapHead):
         self,
         batch_data_samples: Union[OptSampleList, dict],
         pred_heatmaps: Tensor,
-    ) -> Tuple[Tensor, Optional[Tensor], Union[List[Tensor], Tensor]]:
-        """Stack the targets of a batch and check them against the output.
+    ) -> Tuple[Tensor, Optional[Tensor], Tensor]:
+        """The batch's targets, checked against the output.
+
+        A list of data samples (mmpose's ``pseudo_collate`` and
+        ``PoseDataPreprocessor``) is first converted to the batch tensors of
+        :func:`bottomup_collate` (:meth:`_batch_targets`), so both reach
+        the losses one way.
 
         Returns:
             tuple:
             - gt_heatmaps (Tensor): (B, K, H, W)
-            - masks (Tensor | None): (B, 1, H, W) float, or ``None``
-            - keypoint_indices (List[Tensor] | Tensor): B tensors
-              (N_i, K, 2), or one (B, N, K, 2) from batched targets
+            - masks (Tensor | None): (B, 1, H, W) in the output's dtype, or
+              ``None``
+            - keypoint_indices (Tensor): (B, N, K, 2)
         """
         K = self.num_keypoints
         H, W = pred_heatmaps.shape[-2:]
-        device = pred_heatmaps.device
         if isinstance(batch_data_samples, dict):
-            gt_heatmaps = batch_data_samples['heatmaps']
-            masks = batch_data_samples.get('heatmap_mask')
-            keypoint_indices = batch_data_samples['keypoint_indices']
-            missing = None
-            if masks is None:
-                missing = 'the batch tensors hold no heatmap_mask'
-        else:
-            gt_heatmaps, masks, keypoint_indices = self._stack_targets(
-                batch_data_samples, device
+            batch = batch_data_samples
+            missing = (
+                'heatmap_mask' not in batch
+                and 'the batch tensors hold no heatmap_mask'
             )
+        else:
             num_missing = sum(
                 'heatmap_mask' not in d.gt_fields for d in batch_data_samples
             )
@@ -307,6 +309,10 @@ class AssociativeEmbeddingHead(HeatmapHead):
                 f'{num_missing} of {len(batch_data_samples)} data samples '
                 'have no gt_fields.heatmap_mask'
             )
+            batch = self._batch_targets(
+                batch_data_samples, pred_heatmaps.device
+            )
+        gt_heatmaps = batch['heatmaps']
         if gt_heatmaps.shape[1:] != (K, H, W):
             raise ValueError(
                 f'target heatmaps are {tuple(gt_heatmaps.shape[1:])} but the '
@@ -315,9 +321,10 @@ class AssociativeEmbeddingHead(HeatmapHead):
             )
         if missing:
             self._missing_mask(missing)
+        masks = batch.get('heatmap_mask')
         if masks is not None:
             masks = masks.to(pred_heatmaps.dtype)
-        return gt_heatmaps, masks, keypoint_indices
+        return gt_heatmaps, masks, batch['keypoint_indices']
 
     def _missing_mask(self, what: str) -> None:
         """Apply ``missing_mask`` to a batch without (every) mask."""
@@ -334,29 +341,72 @@ class AssociativeEmbeddingHead(HeatmapHead):
             warnings.warn(message, UserWarning, stacklevel=3)
 
     @staticmethod
-    def _stack_targets(
+    def _batch_targets(
         batch_data_samples: OptSampleList, device: torch.device
-    ) -> Tuple[Tensor, Optional[Tensor], List[Tensor]]:
-        """The targets of a list of data samples, stacked on ``device``:
-        heatmaps (B, K, H, W), masks (B, 1, H, W) (all ones for a sample
-        without one) or ``None`` when no sample has one, and B keypoint
-        indices (N_i, K, 2)."""
-        gt_heatmaps = torch.stack(
-            [d.gt_fields.heatmaps for d in batch_data_samples]
-        ).to(device)
-        H, W = gt_heatmaps.shape[-2:]
-        if any('heatmap_mask' in d.gt_fields for d in batch_data_samples):
-            masks = torch.stack(
-                [
-                    torch.as_tensor(
-                        d.gt_fields.get('heatmap_mask', torch.ones(H, W))
-                    ).reshape(1, H, W)
-                    for d in batch_data_samples
-                ]
-            ).to(device=device, dtype=torch.float32)
-        else:
-            masks = None
-        keypoint_indices = []
+    ) -> dict:
+        """The targets of a list of data samples as the batch tensors of
+        :func:`bottomup_collate`, every one built on ``device``.
+
+        Every ``gt_fields`` map is stacked; a sample without a mask (a
+        field named ``*mask``) gets one of ones, the masks reshaped to
+        (1, H, W). The people are padded to the most of an image with
+        unlabelled keypoints (:func:`pad_keypoint_indices`).
+
+        Note:
+            - batch size: B
+            - instance number: N (the most in an image of the batch)
+            - keypoint number: K
+            - heatmap size: [W, H]
+
+        Args:
+            batch_data_samples (List[PoseDataSample]): Samples with
+                ``gt_fields.heatmaps`` (K, H, W), optionally
+                ``gt_fields.heatmap_mask`` ((1,) H, W) and
+                ``gt_instance_labels.keypoint_indices`` (N_i, K, 2)
+            device (torch.device): Where the tensors are built
+
+        Returns:
+            dict: ``heatmaps`` (B, K, H, W), ``heatmap_mask`` (B, 1, H, W)
+            float32 when a sample has one, any other ``gt_fields`` map
+            stacked alike, and ``keypoint_indices`` (B, N, K, 2) int64
+        """
+        names = dict.fromkeys(
+            name for d in batch_data_samples for name in d.gt_fields.keys()
+        )
+        batch = {}
+        for name in names:
+            values = [d.gt_fields.get(name) for d in batch_data_samples]
+            shape = next(v for v in values if v is not None).shape
+            if name.endswith('mask'):
+                shape = (1, *shape[-2:])
+                batch[name] = torch.stack(
+                    [
+                        torch.ones(shape, device=device)
+                        if v is None
+                        else torch.as_tensor(v, device=device)
+                        .reshape(shape)
+                        .float()
+                        for v in values
+                    ]
+                )
+                continue
+            for i, v in enumerate(values):
+                if v is None:
+                    raise ValueError(
+                        f'data sample {i} '
+                        f'({batch_data_samples[i].metainfo.get("img_path")}) '
+                        f'has no gt_fields.{name}, which other samples of '
+                        'the batch have'
+                    )
+            batch[name] = torch.stack(
+                [torch.as_tensor(v, device=device) for v in values]
+            )
+        if 'heatmaps' not in batch:
+            raise ValueError(
+                'the data samples have no gt_fields.heatmaps: encode targets '
+                'with GenerateTarget and pack them with PackBottomupPoseInputs'
+            )
+        indices = []
         for i, d in enumerate(batch_data_samples):
             labels = d.get('gt_instance_labels', None)
             if labels is None or 'keypoint_indices' not in labels:
@@ -366,8 +416,11 @@ class AssociativeEmbeddingHead(HeatmapHead):
                     'with GenerateTarget and pack them with '
                     'PackBottomupPoseInputs'
                 )
-            keypoint_indices.append(labels.keypoint_indices.to(device))
-        return gt_heatmaps, masks, keypoint_indices
+            indices.append(labels.keypoint_indices)
+        batch['keypoint_indices'] = pad_keypoint_indices(
+            indices, batch['heatmaps'].shape[-2:], device
+        )
+        return batch
 
     def predict(
         self,

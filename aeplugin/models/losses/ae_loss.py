@@ -1,4 +1,4 @@
-from typing import List, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -91,9 +91,11 @@ class AELoss(nn.Module):
         Args:
             tags (Tensor): Tag maps in shape (B, L*K, H, W); channel
                 ``l*K + k`` holds dimension l of keypoint k
-            keypoint_indices (Sequence[Tensor] | Tensor): B tensors in shape
-                (N_i, K, 2), or one tensor in shape (B, N, K, 2). Each entry
-                is ``[y*W + x, visible]`` at heatmap resolution
+            keypoint_indices (Sequence[Tensor] | Tensor): One tensor in
+                shape (B, N, K, 2) (people without a visible keypoint are
+                padding), or B tensors in shape (N_i, K, 2), padded first by
+                :func:`pad_keypoint_indices`. Each entry is
+                ``[y*W + x, visible]`` at heatmap resolution
 
         Returns:
             tuple:
@@ -105,12 +107,14 @@ class AELoss(nn.Module):
         # and distances of nearby tags need float32 precision anyway.
         if tags.dtype in (torch.float16, torch.bfloat16):
             tags = tags.float()
+        if not isinstance(keypoint_indices, Tensor):
+            keypoint_indices = pad_keypoint_indices(
+                keypoint_indices, tags.shape[2:], tags.device
+            )
         person_tags, visible, image_ids = self._gather_person_tags(
             tags, keypoint_indices
         )
-        B = tags.shape[0]
-        # padded (B, N, K, 2) indices keep each image's people in one row
-        padded = isinstance(keypoint_indices, Tensor)
+        B, N = keypoint_indices.shape[:2]
 
         num_visible = visible.sum(dim=1)  # (P, )
         has_tags = num_visible > 0
@@ -132,80 +136,38 @@ class AELoss(nn.Module):
         )
         pull = (pull_per_image / people_per_image.clamp(min=1)).mean()
 
-        if padded:
-            N = keypoint_indices.shape[1]
-            table, valid = means.view(B, N, -1), has_tags.view(B, N)
-        else:
-            table, valid = self._people_table(means, has_tags, image_ids, B)
-        push = self._push_per_image(table, valid).mean()
+        push = self._push_per_image(
+            means.view(B, N, means.shape[-1]), has_tags.view(B, N)
+        ).mean()
         return (
             pull * self.loss_weight,
             push * self.loss_weight * self.push_loss_factor,
         )
 
+    @staticmethod
     def _gather_person_tags(
-        self, tags: Tensor, keypoint_indices: Union[Sequence[Tensor], Tensor]
+        tags: Tensor, keypoint_indices: Tensor
     ) -> Tuple[Tensor, Tensor, Tensor]:
-        """Gather every person's keypoint tags from the tag maps.
+        """Every person's keypoint tags, without a host synchronisation:
+        positions are checked where the indices are made
+        (``bottomup_collate``, :func:`pad_keypoint_indices`); a position
+        outside the map fails the gather.
+
+        Args:
+            tags (Tensor): (B, L*K, H, W)
+            keypoint_indices (Tensor): (B, N, K, 2)
 
         Returns:
             tuple:
-            - person_tags (Tensor): (P, K, L) with P = sum of N_i
-            - visible (Tensor): (P, K) float, 1 for visible keypoints
-            - image_ids (Tensor): (P, ) int64, the image of each person
+            - person_tags (Tensor): (B*N, K, L)
+            - visible (Tensor): (B*N, K) in the tags' dtype, 1 for visible
+              keypoints
+            - image_ids (Tensor): (B*N, ) int64, the image of each person
         """
         if tags.ndim != 4:
             raise ValueError(
                 f'tags must be (B, L*K, H, W), got shape {tuple(tags.shape)}'
             )
-        B, C, H, W = tags.shape
-        if len(keypoint_indices) != B:
-            raise ValueError(
-                f'keypoint_indices holds {len(keypoint_indices)} images but '
-                f'tags hold {B}'
-            )
-        if isinstance(keypoint_indices, Tensor):
-            return self._gather_padded(tags, keypoint_indices)
-        indices: List[Tensor] = [
-            torch.as_tensor(idx, device=tags.device).long()
-            for idx in keypoint_indices
-        ]
-        K = None
-        for i, idx in enumerate(indices):
-            if idx.ndim != 3 or idx.shape[-1] != 2:
-                raise ValueError(
-                    f'keypoint_indices[{i}] must be (N, K, 2), got shape '
-                    f'{tuple(idx.shape)}'
-                )
-            if K is not None and idx.shape[1] != K:
-                raise ValueError(
-                    f'keypoint_indices[{i}] has {idx.shape[1]} keypoints, '
-                    f'the others {K}'
-                )
-            K = idx.shape[1]
-        if C % K != 0:
-            raise ValueError(
-                f'tags have {C} channels, not a multiple of K={K} keypoints'
-            )
-
-        counts = torch.tensor(
-            [idx.shape[0] for idx in indices], device=tags.device
-        )
-        all_idx = torch.cat(indices)  # (P, K, 2)
-        image_ids = torch.repeat_interleave(
-            torch.arange(B, device=tags.device), counts
-        )
-        position, visible = all_idx[..., 0], all_idx[..., 1] > 0
-        self._check_positions(position, visible, image_ids, H, W)
-        return self._gather(tags, image_ids, position, visible, K)
-
-    def _gather_padded(
-        self, tags: Tensor, keypoint_indices: Tensor
-    ) -> Tuple[Tensor, Tensor, Tensor]:
-        """:meth:`_gather_person_tags` for padded (B, N, K, 2) indices,
-        without a host synchronisation: their positions are not checked
-        here (``bottomup_collate`` checks them on the host; a position
-        outside the map fails the gather)."""
         B, C, H, W = tags.shape
         if keypoint_indices.ndim != 4 or keypoint_indices.shape[-1] != 2:
             raise ValueError(
@@ -225,69 +187,14 @@ class AELoss(nn.Module):
         if keypoint_indices.device != tags.device:
             keypoint_indices = keypoint_indices.to(tags.device)
         all_idx = keypoint_indices.long().reshape(B * N, K, 2)
-        image_ids = torch.arange(B, device=tags.device).repeat_interleave(N)
         position, visible = all_idx[..., 0], all_idx[..., 1] > 0
-        return self._gather(tags, image_ids, position, visible, K)
-
-    @staticmethod
-    def _check_positions(
-        position: Tensor, visible: Tensor, image_ids: Tensor, H: int, W: int
-    ) -> None:
-        out_of_map = visible & ((position < 0) | (position >= H * W))
-        if out_of_map.any():
-            p, k = out_of_map.nonzero()[0].tolist()
-            raise ValueError(
-                f'keypoint_indices[{int(image_ids[p])}] has a visible '
-                f'keypoint {k} at position {int(position[p, k])}, outside '
-                f'the {W}x{H} tag map'
-            )
-
-    @staticmethod
-    def _gather(
-        tags: Tensor,
-        image_ids: Tensor,
-        position: Tensor,
-        visible: Tensor,
-        K: int,
-    ) -> Tuple[Tensor, Tensor, Tensor]:
-        """Every person's keypoint tags (P, K, L), visibility (P, K) and
-        image (P, ), for flat positions (P, K) of the (B, L*K, H, W) tags."""
-        B, C, H, W = tags.shape
         position = torch.where(visible, position, torch.zeros_like(position))
         # (B, K, H*W, L) so one advanced index gathers every (person, kpt)
         flat = tags.view(B, C // K, K, H * W).permute(0, 2, 3, 1)
+        image_ids = torch.arange(B, device=tags.device).repeat_interleave(N)
         kpt_ids = torch.arange(K, device=tags.device)
         person_tags = flat[image_ids[:, None], kpt_ids[None], position]
         return person_tags, visible.to(tags.dtype), image_ids
-
-    @staticmethod
-    def _people_table(
-        means: Tensor, has_tags: Tensor, image_ids: Tensor, num_images: int
-    ) -> Tuple[Tensor, Tensor]:
-        """Scatter the people of a flat list into a padded table.
-
-        Args:
-            means (Tensor): (P, L) mean tag of each person
-            has_tags (Tensor): (P, ) bool, person has a visible keypoint
-            image_ids (Tensor): (P, ) image of each person
-            num_images (int): B
-
-        Returns:
-            tuple: the means in shape (B, N_max, L) and whether each entry
-            is a person with a visible keypoint in shape (B, N_max)
-        """
-        P, L = means.shape
-        counts = torch.bincount(image_ids, minlength=num_images)
-        offsets = torch.cumsum(counts, 0) - counts
-        slot = torch.arange(P, device=means.device) - offsets[image_ids]
-        n_max = int(counts.max()) if P else 0
-        table = means.new_zeros(num_images, n_max, L)
-        table[image_ids, slot] = means
-        valid = torch.zeros(
-            num_images, n_max, dtype=torch.bool, device=means.device
-        )
-        valid[image_ids, slot] = has_tags
-        return table, valid
 
     def _push_per_image(self, table: Tensor, valid: Tensor) -> Tensor:
         """Mean push over ordered pairs of different people, per image.
@@ -314,3 +221,69 @@ class AELoss(nn.Module):
         pairs = valid[:, :, None] & valid[:, None] & ~eye
         num_pairs = pairs.sum(dim=(1, 2)).clamp(min=1)
         return (pair_loss * pairs).sum(dim=(1, 2)) / num_pairs
+
+
+def pad_keypoint_indices(
+    keypoint_indices: Sequence[Tensor],
+    map_size: Tuple[int, int],
+    device: torch.device,
+) -> Tensor:
+    """Pad per-image keypoint indices to one tensor, as
+    ``bottomup_collate`` does: the people of each image padded to the most
+    of an image with unlabelled keypoints, which the losses ignore.
+
+    Each image's indices are checked: shape, keypoint count and that every
+    visible keypoint lies on the map (one host synchronisation for indices
+    on a device). Indices that all live on the CPU are padded there and
+    moved once.
+
+    Note:
+        - batch size: B
+        - instance number: N (N_i in image i)
+        - keypoint number: K
+
+    Args:
+        keypoint_indices (Sequence[Tensor]): B tensors (or arrays) in shape
+            (N_i, K, 2), each entry ``[y*W + x, visible]``
+        map_size (tuple): The maps' (H, W)
+        device (torch.device): Where the result lives
+
+    Returns:
+        Tensor: The indices in shape (B, N, K, 2), int64, on ``device``
+    """
+    indices = [torch.as_tensor(idx) for idx in keypoint_indices]
+    if not indices:
+        raise ValueError('keypoint_indices holds no image')
+    K = indices[0].shape[1] if indices[0].ndim == 3 else None
+    for i, idx in enumerate(indices):
+        if idx.ndim != 3 or idx.shape[1:] != (K, 2):
+            raise ValueError(
+                f'keypoint_indices[{i}] must be (N, K, 2) with the K of the '
+                f'first image, got shape {tuple(idx.shape)}'
+            )
+    on_host = all(idx.device.type == 'cpu' for idx in indices)
+    where = torch.device('cpu') if on_host else torch.device(device)
+    padded = torch.zeros(
+        len(indices),
+        max(len(idx) for idx in indices),
+        K,
+        2,
+        dtype=torch.int64,
+        device=where,
+    )
+    for i, idx in enumerate(indices):
+        padded[i, : len(idx)] = idx
+    H, W = map_size
+    position, visible = padded[..., 0], padded[..., 1] > 0
+    outside = visible & ((position < 0) | (position >= H * W))
+    if outside.any():
+        image, person, keypoint = outside.nonzero()[0].tolist()
+        raise ValueError(
+            f'keypoint_indices[{image}] has a visible keypoint {keypoint} '
+            f'of person {person} at position '
+            f'{int(position[image, person, keypoint])}, outside the {W}x{H} '
+            'map'
+        )
+    return (
+        padded if padded.device == torch.device(device) else padded.to(device)
+    )

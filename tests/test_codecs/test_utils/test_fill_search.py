@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from aeplugin.codecs.utils import fill_search, search_fill_pixels
+from aeplugin.codecs.utils import fill_search, search_fill_pixels, strips
+from aeplugin.codecs.utils.fill_search import search_dense, search_on_device
+from aeplugin.codecs.utils.fill_search_cpu import search_on_cpu
 from aeplugin.testing import MapNoise, render_ae_maps
 
 
@@ -21,21 +23,15 @@ def _full_search(heatmaps, tags, pair_maps, pair_tags):
     return (distances.round() * 100 - flat_heat).argmin(dim=1)
 
 
-def _device_search(heatmaps, tags, pair_maps, pair_tags, cand_pixels):
-    """The all-torch search that maps on a GPU take, run on the CPU."""
-    return fill_search._search_on_device(
-        fill_search._strip_rows(heatmaps, tags, pair_tags.shape[1]),
-        heatmaps.shape,
-        pair_maps,
-        pair_tags,
-        fill_search._peak_upper_bounds(
-            heatmaps, tags, pair_maps, pair_tags, cand_pixels
-        ),
-    )
+def _dense_search(heatmaps, tags, pair_maps, pair_tags, cand_pixels):
+    return search_dense(heatmaps, tags, pair_maps, pair_tags)
 
 
+# Each of the three searches on its own, and the choice among them.
 SEARCHES = pytest.mark.parametrize(
-    'search', [search_fill_pixels, _device_search], ids=['cpu', 'device']
+    'search',
+    [search_fill_pixels, search_on_cpu, search_on_device, _dense_search],
+    ids=['chosen', 'cpu', 'device', 'dense'],
 )
 
 
@@ -69,8 +65,8 @@ def test_fill_search_in_small_chunks_equals_full_search(search, monkeypatch):
     """With chunks of a few hundred floats, pairs, strips and maps are
     processed over many chunks: the result must not change. Strips of 8
     pixels on 8x9 maps make a padded last strip."""
-    monkeypatch.setattr(fill_search, 'CPU_CHUNK_ELEMENTS', 300)
-    monkeypatch.setattr(fill_search, 'FILL_STRIP', 8)
+    monkeypatch.setattr(strips, 'CPU_CHUNK_ELEMENTS', 300)
+    monkeypatch.setattr(strips, 'STRIP_LENGTH', 8)
     generator = torch.Generator().manual_seed(7)
     B, K, H, W, L = 3, 4, 8, 9, 2
     heatmaps = (torch.rand(B, K, H, W, generator=generator) * 10).round() / 10
@@ -167,8 +163,8 @@ def test_fill_search_on_crowded_maps_equals_full_search(
 def test_fill_search_on_crowded_maps_in_small_chunks(search, monkeypatch):
     """The crowded case over many chunks of every pass, with strips of 16
     pixels: the result must not change."""
-    monkeypatch.setattr(fill_search, 'CPU_CHUNK_ELEMENTS', 500)
-    monkeypatch.setattr(fill_search, 'FILL_STRIP', 16)
+    monkeypatch.setattr(strips, 'CPU_CHUNK_ELEMENTS', 500)
+    monkeypatch.setattr(strips, 'STRIP_LENGTH', 16)
     heatmaps, tags, pair_maps, pair_tags, cand_pixels = _crowded_inputs(
         1, seed=3
     )
@@ -190,3 +186,45 @@ def test_fill_search_without_pairs():
         torch.zeros(1, 2, 3, dtype=torch.long),
     )
     assert found.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    'shape, num_pairs, expected',
+    [
+        ((1, 17, 16, 16), 40, 'dense'),  # 40 * 256 costs: few
+        ((1, 17, 64, 64), 4, 'dense'),  # a quarter as many pairs as maps
+        ((1, 17, 64, 64), 40, 'strips'),
+    ],
+)
+def test_the_search_is_chosen_by_the_work(
+    shape, num_pairs, expected, monkeypatch
+):
+    """Few (pair, pixel) costs, or few pairs for the maps, take the full
+    search; more take the strips. Both give the full search's pixels."""
+    chosen = []
+    for name in ('search_dense', 'search_on_cpu'):
+        search = getattr(fill_search, name)
+
+        def spy(*args, search=search, name=name):
+            chosen.append(name)
+            return search(*args)
+
+        monkeypatch.setattr(fill_search, name, spy)
+    generator = torch.Generator().manual_seed(num_pairs)
+    B, K, H, W = shape
+    heatmaps = torch.rand(shape, generator=generator)
+    tags = torch.randn(shape, generator=generator)
+    pair_maps = torch.randint(0, B * K, (num_pairs,), generator=generator)
+    pair_tags = torch.randn(num_pairs, 1, generator=generator)
+    cand_pixels = torch.randint(0, H * W, (B, K, 3), generator=generator)
+
+    found = search_fill_pixels(
+        heatmaps, tags, pair_maps, pair_tags, cand_pixels
+    )
+
+    assert chosen == [
+        'search_dense' if expected == 'dense' else 'search_on_cpu'
+    ]
+    assert torch.equal(
+        found, _full_search(heatmaps, tags, pair_maps, pair_tags)
+    )

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from aeplugin.codecs.utils import max_filter, peaks, top_candidates
+from aeplugin.codecs.utils.strips import cut_strips
 
 
 @pytest.mark.parametrize('kernel', [1, 3, 5, 7])
@@ -63,9 +64,10 @@ def test_top_values_rank_equal_values_by_position(on_device, rows, length, k):
     values[-1] = -0.0
     values[-1, ::3] = 0.0
     if on_device:
-        strips, strip_max, kth = peaks._select_strips(values, k)
-        top, positions = peaks._top_values_on_device(
-            strips, strip_max >= kth, k
+        cut = cut_strips(values, float('-inf'))
+        strip_max = cut.amax(dim=-1)
+        top, positions = peaks.top_values_in_strips(
+            cut, strip_max >= strip_max.topk(k).values[:, -1:], k
         )
     else:
         top, positions = peaks.top_values(values, k)

@@ -164,6 +164,58 @@ def test_clear_errors():
         head.loss(_stack_outputs(num_stacks=1, B=1, size=8), [_sample(1, 0)])
 
 
+def test_sample_list_becomes_the_batch_tensors():
+    """mmpose's per-sample list is converted to bottomup_collate's batch:
+    a sample without a mask gets ones, the others keep theirs, people are
+    padded with unlabelled keypoints, and another gt_fields map is stacked
+    too."""
+    samples = [_sample(2, seed=0), _sample(0, seed=1, mask=False)]
+    samples.append(_sample(3, seed=2))
+    samples[0].gt_fields.set_field(torch.full((2, 4, 4), 7.0), 'extra_maps')
+    samples[1].gt_fields.set_field(torch.zeros(2, 4, 4), 'extra_maps')
+    samples[2].gt_fields.set_field(torch.ones(2, 4, 4), 'extra_maps')
+
+    batch = AssociativeEmbeddingHead._batch_targets(samples, 'cpu')
+
+    assert batch['heatmaps'].shape == (3, K, 16, 16)
+    for i, sample in enumerate(samples):
+        assert torch.equal(batch['heatmaps'][i], sample.gt_fields.heatmaps)
+    assert torch.equal(batch['heatmap_mask'][1], torch.ones(1, 16, 16))
+    assert torch.equal(
+        batch['heatmap_mask'][2], samples[2].gt_fields.heatmap_mask
+    )
+    assert batch['extra_maps'][:, 0, 0, 0].tolist() == [7.0, 0.0, 1.0]
+    indices = batch['keypoint_indices']
+    assert indices.shape == (3, 3, K, 2)
+    assert torch.equal(
+        indices[0, :2], samples[0].gt_instance_labels.keypoint_indices
+    )
+    assert not indices[0, 2:].any() and not indices[1].any()
+
+
+def test_sample_list_targets_are_built_on_the_output_device():
+    """Masks already on the device next to a sample without one: the
+    stand-in mask is made on that device too ('meta' stands for a GPU, on
+    which a host tensor in the stack raises)."""
+    samples = [_sample(2, seed=0), _sample(1, seed=1, mask=False)]
+    for field in ('heatmaps', 'heatmap_mask'):
+        if field in samples[0].gt_fields:
+            value = samples[0].gt_fields.get(field).to('meta')
+            samples[0].gt_fields.set_field(value, field)
+    samples[1].gt_fields.set_field(
+        samples[1].gt_fields.heatmaps.to('meta'), 'heatmaps'
+    )
+    head = _head(missing_mask='ignore')
+
+    gt_heatmaps, masks, indices = head._targets(
+        samples, torch.zeros(2, K, 16, 16, device='meta')
+    )
+
+    assert gt_heatmaps.device.type == 'meta'
+    assert masks.device.type == 'meta' and masks.shape == (2, 1, 16, 16)
+    assert indices.device.type == 'meta' and indices.shape == (2, 2, K, 2)
+
+
 def _rendered_feats(scale=1.0, flipped=False, udp=False):
     """What a network that learned the codec's pixel convention predicts
     for the input scaled by ``scale`` (and mirrored with ``flipped``): GT

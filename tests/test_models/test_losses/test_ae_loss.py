@@ -171,7 +171,10 @@ def test_identical_tags_give_finite_max_push_gradient():
 def test_clear_errors():
     loss = AELoss()
     tags = torch.zeros(1, 4, 2, 2)
-    with pytest.raises(ValueError, match='outside the 2x2 tag map'):
+    with pytest.raises(
+        ValueError,
+        match='keypoint 0 of person 0 at position 4, outside the 2x2 map',
+    ):
         loss(tags, [torch.tensor([[[4, 1], [0, 0], [0, 0], [0, 0]]])])
     with pytest.raises(ValueError, match='holds 2 images but tags hold 1'):
         loss(tags, [torch.zeros(0, 4, 2)] * 2)

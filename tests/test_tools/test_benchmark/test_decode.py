@@ -12,6 +12,8 @@ from tools.benchmark.decode import (
     compose_images,
     render_inputs,
     run_decode_benchmark,
+    typical_images,
+    typical_people_counts,
 )
 
 DATA = Path(__file__).parents[3] / 'data' / 'coco-mini' / 'annotations'
@@ -130,3 +132,50 @@ def test_decode_benchmark_runs_the_crowded_setting(map_size):
         )
     (row,) = result['accuracy']
     assert 0 < row['mmpose_ap'] < 1 and 0 < row['ours_ap'] < 1
+
+
+def test_typical_counts_follow_the_coco_val_distribution():
+    """Quantiles of P(n) ~ q**n, mean 2.1: 13 of 28 images hold one
+    person, 24 of 28 at most three."""
+    counts = typical_people_counts(28)
+    assert counts.tolist() == [1] * 13 + [2] * 7 + [3] * 4 + [4] * 2 + [5, 7]
+    assert counts.mean() == pytest.approx(2.1, abs=0.02)
+
+
+def test_typical_images_keep_the_largest_people_of_each_image():
+    images = load_coco_people(COCO_MINI)
+    typical = typical_images(images)
+    assert [image['image_id'] for image in typical] == [
+        image['image_id'] for image in images
+    ]
+    kept = [len(image['keypoints']) for image in typical]
+    assert sum(kept) == 59
+    assert sorted(kept) == typical_people_counts(28).tolist()
+    for image, cut in zip(images, typical):
+        assert len(cut['keypoints']) <= len(image['keypoints'])
+        largest = np.sort(image['area'])[::-1][: len(cut['area'])]
+        np.testing.assert_array_equal(cut['area'], largest)
+        assert {len(cut[key]) for key in ('visible', 'bbox')} == {
+            len(cut['area'])
+        }
+
+
+def test_decode_benchmark_runs_the_typical_setting():
+    """Typical counts on the 4 test images (1, 2, 4 and 5 people): 1, 1, 2
+    and 4 people; with refine off run, the groups and the keypoints the
+    refine fills are counted."""
+    result = run_decode_benchmark(
+        TEST_COCO,
+        seeds=(0,),
+        batch_sizes=(1,),
+        repeat=1,
+        warmup=0,
+        setting='typical',
+    )
+    assert result['inputs']['people'] == 8
+    assert result['settings']['typical_people'] is True
+    groups = result['groups']
+    assert groups['groups_per_map'] >= 2
+    assert 0 < groups['missing_per_map'] < 17 * groups['groups_per_map']
+    for row in result['accuracy']:
+        assert 0 < row['mmpose_ap'] < 1 and 0 < row['ours_ap'] < 1
