@@ -15,6 +15,7 @@ from .hooks import (
     EpochSeedHook,
     ProgressLoggerHook,
 )
+from .model_wrappers import ChannelsLastDistributedDataParallel
 from .optim_wrappers import (
     BF16OptimWrapper,
     FiniteLossAmpOptimWrapper,
@@ -25,6 +26,7 @@ from .optim_wrappers import (
 __all__ = [
     'AtomicCheckpointHook',
     'BF16OptimWrapper',
+    'ChannelsLastDistributedDataParallel',
     'ChannelsLastHook',
     'CheckpointMatchHook',
     'CompileBackboneHook',
