@@ -38,7 +38,7 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 if not __package__:  # run as a script: import tools.* from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
