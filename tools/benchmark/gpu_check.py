@@ -311,12 +311,23 @@ def check_data_loader(device: str, step_images_per_s: Optional[float]) -> Row:
     return _row(check, bool(ours), numbers)
 
 
-def ddp_worker(rank: int, init_file: str, device: str, out: str) -> None:
-    """Rank ``rank`` of 2 gloo processes: a small conv net wrapped by the
-    configs' ``model_wrapper_cfg`` (channels-last forced on the CPU), 3
-    steps of ``FiniteLossOptimWrapper(nonfinite_loss='skip')``, rank 1's
-    second batch NaN; writes the channels-last state, the weights after
-    each step and the skipped count to ``out`` (a ``torch.save`` file)."""
+WRAPS = ('config', 'convert_after', 'nchw')
+
+
+def ddp_worker(
+    rank: int, init_file: str, device: str, out: str, wrap: str = 'config'
+) -> None:
+    """Rank ``rank`` of 2 gloo processes: a small conv net made
+    channels-last and wrapped in DDP, 3 steps of
+    ``FiniteLossOptimWrapper(nonfinite_loss='skip')``, rank 1's second
+    batch NaN; writes the channels-last state, the weights after each step
+    and the skipped count to ``out`` (a ``torch.save`` file).
+
+    ``wrap='config'``: by the configs' ``model_wrapper_cfg`` (its
+    channels-last conversion forced on the CPU); ``'convert_after'``: by
+    mmengine's ``MMDistributedDataParallel``, the model converted after it
+    (what a ``before_run`` hook does); ``'nchw'``: by the configs' wrapper,
+    not converted."""
     import torch.distributed as dist
     from mmengine.config import Config
     from mmengine.logging import MessageHub
@@ -335,12 +346,18 @@ def ddp_worker(rank: int, init_file: str, device: str, out: str) -> None:
     ).to(device)
     runtime = Config.fromfile(str(REPO / 'configs/_base_/default_runtime.py'))
     wrapper_cfg = dict(runtime.model_wrapper_cfg)
-    if device == 'cpu':
+    if wrap == 'convert_after':
+        wrapper_cfg['type'] = 'mmengine.MMDistributedDataParallel'
+    elif wrap == 'nchw':
+        wrapper_cfg['channels_last'] = 'never'
+    elif device == 'cpu':
         wrapper_cfg['channels_last'] = 'always'
     with DefaultScope.overwrite_default_scope('aeplugin'):
         ddp = MODEL_WRAPPERS.build(
             wrapper_cfg, default_args=dict(module=model)
         )
+        if wrap == 'convert_after':
+            model.to(memory_format=torch.channels_last)
         optim = build_optim_wrapper(
             ddp.module,
             dict(optimizer=dict(type='SGD', lr=0.1), nonfinite_loss='skip'),
@@ -348,17 +365,22 @@ def ddp_worker(rank: int, init_file: str, device: str, out: str) -> None:
     hub = MessageHub.get_instance(f'gpu-check-{rank}')
     generator = torch.Generator().manual_seed(rank)
     weights = []
-    for step in range(3):
-        x = torch.randn(2, 3, 8, 8, generator=generator)
-        if rank == 1 and step == 1:
-            x[0, 0, 0, 0] = float('nan')
-        x = x.to(device, memory_format=torch.channels_last)
-        with optim.optim_context(ddp):
-            loss = ddp(x).pow(2).mean()
-        optim.update_params(loss)
-        weights.append(
-            {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        for step in range(3):
+            x = torch.randn(2, 3, 8, 8, generator=generator)
+            if rank == 1 and step == 1:
+                x[0, 0, 0, 0] = float('nan')
+            x = x.to(device, memory_format=torch.channels_last)
+            with optim.optim_context(ddp):
+                loss = ddp(x).pow(2).mean()
+            optim.update_params(loss)
+            weights.append(
+                {
+                    k: v.detach().cpu().clone()
+                    for k, v in model.state_dict().items()
+                }
+            )
     channels_last = all(
         p.is_contiguous(memory_format=torch.channels_last)
         for p in model.parameters()
@@ -367,6 +389,7 @@ def ddp_worker(rank: int, init_file: str, device: str, out: str) -> None:
     torch.save(
         dict(
             channels_last=channels_last,
+            warnings=[str(w.message) for w in caught],
             weights=weights,
             skipped=hub.get_info('nonfinite_loss_skipped', 0),
         ),
@@ -376,7 +399,9 @@ def ddp_worker(rank: int, init_file: str, device: str, out: str) -> None:
     dist.destroy_process_group()
 
 
-def run_ddp_pair(device: str, work_dir: str, timeout: float = 120) -> dict:
+def run_ddp_pair(
+    device: str, work_dir: str, wrap: str = 'config', timeout: float = 120
+) -> dict:
     """Start the 2 processes of :func:`ddp_worker` and wait for them.
 
     Returns:
@@ -385,7 +410,11 @@ def run_ddp_pair(device: str, work_dir: str, timeout: float = 120) -> dict:
         after ``timeout`` s)
     """
     work = Path(work_dir)
-    env = {**os.environ, 'PYTHONPATH': str(REPO), 'OMP_NUM_THREADS': '1'}
+    env = {
+        **os.environ,
+        'PYTHONPATH': str(REPO),
+        'OMP_NUM_THREADS': '1',
+    }
     processes = [
         subprocess.Popen(
             [
@@ -397,6 +426,7 @@ def run_ddp_pair(device: str, work_dir: str, timeout: float = 120) -> dict:
                 str(work / 'store'),
                 device,
                 str(work / f'rank{rank}.pt'),
+                wrap,
             ],
             cwd=REPO,
             env=env,
@@ -437,7 +467,9 @@ def check_gloo_pair(device: str) -> Row:
         return _row(
             check, False, ('hung: ' if result['hung'] else '') + tail[0]
         )
-    warned = STRIDE_WARNING in result['log']
+    warned = STRIDE_WARNING in result['log'] or any(
+        STRIDE_WARNING in w for r in ranks for w in r['warnings']
+    )
     skipped = [r['skipped'] for r in ranks]
     # the NaN step left the weights of the step before, on both ranks
     kept = all(
