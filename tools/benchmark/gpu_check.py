@@ -45,8 +45,6 @@ if not __package__:  # run as a script: import tools.* from the repo root
 
 import torch  # noqa: E402
 
-from tools.benchmark.model import _in_fresh_process  # noqa: E402
-
 REPO = Path(__file__).resolve().parents[2]
 MAIN_JOB = 'configs/ae_hourglass-tiny_1xb4-400e_coco-mini-384x256.py'
 PAPER_CONFIG = 'configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py'
@@ -69,6 +67,34 @@ class Row:
     check: str
     result: str
     numbers: str
+
+
+def in_fresh_process(name: str, **kwargs):
+    """Call this module's function ``name`` with ``kwargs`` in a new Python
+    process (not a daemon: the main job starts data loader workers) and
+    return what it returns (JSON)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / 'result.json'
+        run = subprocess.run(
+            [
+                sys.executable,
+                '-c',
+                'import json, sys; from tools.benchmark import gpu_check; '
+                'json.dump(getattr(gpu_check, sys.argv[1])'
+                '(**json.loads(sys.argv[2])), open(sys.argv[3], "w"))',
+                name,
+                json.dumps(kwargs),
+                str(out),
+            ],
+            cwd=REPO,
+            env={**os.environ, 'PYTHONPATH': str(REPO)},
+            capture_output=True,
+            text=True,
+        )
+        if run.returncode != 0:
+            tail = (run.stderr.strip().splitlines() or [''])[-1]
+            raise RuntimeError(f'{name} exited {run.returncode}: {tail}')
+        return json.loads(out.read_text())
 
 
 def _row(check: str, passed: bool, numbers: str) -> Row:
@@ -179,7 +205,7 @@ def main_job(device: str, work_dir: str) -> dict:
 
 def check_main_job(device: str) -> Row:
     with tempfile.TemporaryDirectory() as work_dir:
-        result = _in_fresh_process(main_job, device=device, work_dir=work_dir)
+        result = in_fresh_process('main_job', device=device, work_dir=work_dir)
     losses = result['losses']
     if result['error'] is not None:
         last = result['error'].strip().splitlines()[-1]
@@ -266,7 +292,7 @@ def train_step(mode: str, device: str) -> dict:
 
 
 def check_train_step(mode: str, device: str) -> Row:
-    result = _in_fresh_process(train_step, mode=mode, device=device)
+    result = in_fresh_process('train_step', mode=mode, device=device)
     compiled = mode.endswith('compile')
     passed = result['recompiles'] == 0 and (result['graphs'] > 0) == compiled
     return _row(
