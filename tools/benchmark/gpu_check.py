@@ -363,6 +363,8 @@ def ddp_worker(
 
     from aeplugin.registry import MODEL_WRAPPERS
 
+    if wrap not in WRAPS:
+        raise ValueError(f'wrap must be one of {WRAPS}, got {wrap!r}')
     dist.init_process_group(
         'gloo', init_method=f'file://{init_file}', rank=rank, world_size=2
     )

@@ -139,3 +139,25 @@ def test_channels_last_before_ddp_lays_out_its_buckets(tmp_path):
         for step, (a, b) in enumerate(zip(ours['weights'], nchw['weights'])):
             for key in a:
                 assert torch.equal(a[key], b[key]), (step, key)
+
+
+def test_fp32_flag_turns_the_conversion_off():
+    sys.path.insert(0, str(ROOT / 'tools'))
+    try:
+        import train
+    finally:
+        sys.path.pop(0)
+    config = str(
+        ROOT / 'configs/ae_hourglass-4stack_8xb6-300e_coco-512x512.py'
+    )
+    default = train.merge_args(
+        Config.fromfile(config), train.parse_args([config])
+    )
+    assert default.model_wrapper_cfg.type == (
+        'ChannelsLastDistributedDataParallel'
+    )
+    assert 'channels_last' not in default.model_wrapper_cfg  # 'cuda'
+    fp32 = train.merge_args(
+        Config.fromfile(config), train.parse_args([config, '--fp32'])
+    )
+    assert fp32.model_wrapper_cfg.channels_last == 'never'
