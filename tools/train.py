@@ -100,7 +100,9 @@ def merge_args(cfg, args):
         if 'channels_last' in cfg.default_hooks:
             cfg.default_hooks.channels_last.enabled = False
         wrapper = cfg.get('model_wrapper_cfg') or {}
-        if wrapper.get('type') == 'ChannelsLastDistributedDataParallel':
+        if str(wrapper.get('type')).endswith(
+            'ChannelsLastDistributedDataParallel'
+        ):
             wrapper.channels_last = 'never'
     if args.compile:
         cfg.default_hooks.compile_backbone = dict(type='CompileBackboneHook')

@@ -9,9 +9,11 @@ custom_imports = dict(imports=['aeplugin'], allow_failed_imports=False)
 # minus the device_ids=[LOCAL_RANK] its Runner adds: DistributedDataParallel
 # rejects device ids for CPU modules (gloo), and on GPUs the data
 # preprocessor already moves inputs to the model's device. One code path for
-# CPU and GPU runs.
+# CPU and GPU runs. Named by its import path: the Runner looks the type up
+# in mmengine's root registry, which searches neither the default scope nor
+# a scope below mmpose's, and then imports the path.
 model_wrapper_cfg = dict(
-    type='ChannelsLastDistributedDataParallel',
+    type='aeplugin.engine.ChannelsLastDistributedDataParallel',
     device_ids=None,
     broadcast_buffers=False,
     find_unused_parameters=False,

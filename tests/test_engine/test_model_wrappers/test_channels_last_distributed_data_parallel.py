@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.distributed as torch_dist
+from mmengine import registry as mmengine_registry
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
@@ -153,8 +154,10 @@ def test_fp32_flag_turns_the_conversion_off():
     default = train.merge_args(
         Config.fromfile(config), train.parse_args([config])
     )
-    assert default.model_wrapper_cfg.type == (
-        'ChannelsLastDistributedDataParallel'
+    # where the Runner looks it up: mmengine's root registry
+    assert (
+        mmengine_registry.MODEL_WRAPPERS.get(default.model_wrapper_cfg.type)
+        is ChannelsLastDistributedDataParallel
     )
     assert 'channels_last' not in default.model_wrapper_cfg  # 'cuda'
     fp32 = train.merge_args(
