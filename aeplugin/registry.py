@@ -56,7 +56,7 @@ MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=mmpose_registry.MODEL_WRAPPERS,
     scope='aeplugin',
-    locations=['mmpose.models'],
+    locations=['mmpose.models', 'aeplugin.engine.model_wrappers'],
 )
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',

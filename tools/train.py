@@ -44,7 +44,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--compile',
         action='store_true',
-        help='compile the backbone with torch.compile (CompileBackboneHook)',
+        help='compile the backbone for training with torch.compile '
+        '(CompileBackboneHook); drops the last short batch of each epoch',
     )
     parser.add_argument(
         '--no-validate',
@@ -99,8 +100,15 @@ def merge_args(cfg, args):
             preprocessor.channels_last = False
         if 'channels_last' in cfg.default_hooks:
             cfg.default_hooks.channels_last.enabled = False
+        wrapper = cfg.get('model_wrapper_cfg') or {}
+        if str(wrapper.get('type')).endswith(
+            'ChannelsLastDistributedDataParallel'
+        ):
+            wrapper.channels_last = 'never'
     if args.compile:
         cfg.default_hooks.compile_backbone = dict(type='CompileBackboneHook')
+        # one batch shape, one compile: no short last batch
+        cfg.train_dataloader.drop_last = True
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

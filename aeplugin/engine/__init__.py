@@ -16,6 +16,7 @@ from .hooks import (
     ProgressLoggerHook,
 )
 from .loops import AutoWorkersTrainLoop
+from .model_wrappers import ChannelsLastDistributedDataParallel
 from .optim_wrappers import (
     BF16OptimWrapper,
     FiniteLossAmpOptimWrapper,
@@ -27,6 +28,7 @@ __all__ = [
     'AtomicCheckpointHook',
     'AutoWorkersTrainLoop',
     'BF16OptimWrapper',
+    'ChannelsLastDistributedDataParallel',
     'ChannelsLastHook',
     'CheckpointMatchHook',
     'CompileBackboneHook',

@@ -46,7 +46,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config, DictAction
@@ -150,10 +150,11 @@ def build_samples(cfg: Config, count: int, seed: int = 0) -> List[dict]:
 
 
 def build_path(
-    cfg: Config, path: str, device: str, compile: bool = False
+    cfg: Config, path: str, device: str, compile: Union[bool, str] = False
 ) -> tuple:
     """The model (the same initial weights on every path) and the
-    optimizer wrapper of a path, on ``device``.
+    optimizer wrapper of a path, on ``device``; ``compile``: compile ours'
+    backbone with inductor (``True``) or with the backend named.
 
     Returns:
         tuple: ``model``, ``optim_wrapper`` and ``collate`` (the path's
@@ -194,7 +195,11 @@ def build_path(
         # what the Runner's hooks do before the run
         hooks = [cfg.default_hooks.get('channels_last')]
         if compile:
-            hooks.append(dict(type='CompileBackboneHook'))
+            hooks.append(
+                dict(type='CompileBackboneHook')
+                if compile is True
+                else dict(type='CompileBackboneHook', backend=compile)
+            )
         runner = SimpleNamespace(model=model)
         for hook in hooks:
             if hook is not None:
@@ -256,7 +261,7 @@ def path_calls(
     path: str,
     sample_batches: Sequence[Sequence[dict]],
     device: torch.device,
-    compile: bool = False,
+    compile: Union[bool, str] = False,
 ) -> tuple:
     """The timed calls of a path, one per part.
 
@@ -266,7 +271,8 @@ def path_calls(
         sample_batches (Sequence[Sequence[dict]]): Packed samples of each
             batch (:func:`build_samples`), collated here by the path
         device (torch.device): Device
-        compile (bool): Compile ours' backbone. Defaults to False
+        compile (bool | str): Compile ours' backbone (a str: with that
+            backend). Defaults to False
 
     Returns:
         tuple: The calls by part: ``'step'`` (``model.train_step`` on the

@@ -8,7 +8,7 @@ from aeplugin.registry import HOOKS
 @HOOKS.register_module()
 class ChannelsLastHook(Hook):
     """Put a model on a GPU in ``torch.channels_last`` memory format before
-    the run.
+    the run, when it runs without DistributedDataParallel.
 
     cuDNN runs convolutions and batch norms in NHWC; a model in NCHW pays
     for layout conversions around each of them (16% of the GPU time of the
@@ -17,6 +17,12 @@ class ChannelsLastHook(Hook):
     convolutions read and write NHWC directly. A model on the CPU is left
     as it is. The weights keep their values and their state-dict layout, so
     checkpoints load either way.
+
+    A model the Runner wrapped in DistributedDataParallel is left to its
+    wrapper, :class:`ChannelsLastDistributedDataParallel`, which converts
+    it before DDP lays out its gradient buckets; converting here, after
+    that, would leave the buckets in NCHW strides (a stride-mismatch
+    warning and a copy of every gradient each step).
 
     The default of the configs (``configs/_base_/default_runtime.py``);
     ``tools/train.py --fp32`` turns it off.
@@ -33,6 +39,6 @@ class ChannelsLastHook(Hook):
     def before_run(self, runner) -> None:
         model = runner.model
         if is_model_wrapper(model):
-            model = model.module
+            return
         if self.enabled and any(p.is_cuda for p in model.parameters()):
             model.to(memory_format=torch.channels_last)

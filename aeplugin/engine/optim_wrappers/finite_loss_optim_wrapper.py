@@ -24,26 +24,34 @@ def _is_finite(value) -> torch.Tensor:
 
 
 class FiniteLossCheck:
-    """Mixin for an mmengine ``OptimWrapper`` that checks every loss term
-    before the backward pass.
+    """Mixin for an mmengine ``OptimWrapper`` that keeps a NaN or infinite
+    loss term from reaching the weights.
 
     The optimizer wrapper is the one mmengine component between the loss
     terms and the parameter update: ``optim_context(model)`` wraps the
     forward pass that returns the loss dict (a forward hook sees
     ``loss_kpt``, ``loss_pull``, ``loss_push`` before ``parse_losses`` sums
-    them) and ``update_params`` decides whether backward and the optimizer
-    step run. A ``Hook`` sees the losses only after the step (the weights
-    are already NaN), and a model cannot keep the optimizer from stepping.
+    them) and ``update_params`` decides whether the optimizer steps. A
+    ``Hook`` sees the losses only after the step (the weights are already
+    NaN), and a model cannot keep the optimizer from stepping.
 
-    With ``nonfinite_loss='stop'`` a NaN or infinite term raises
-    ``FloatingPointError`` naming the iteration and the terms, before any
-    gradient reaches the weights: the checkpoints on disk are all from
-    before. With ``'skip'`` the batch is dropped (no backward, no step; with
-    gradient accumulation the gradients gathered so far in the window are
-    dropped too) and a warning gives the running count, which is kept in the
-    message hub (``nonfinite_loss_skipped``) and so in checkpoints. Under
-    distributed training the ranks agree (one all-reduce of the term flags)
-    so that all of them stop or skip together.
+    The check costs one read of one flag per step, after the backward pass
+    is queued: a flag of "any term non-finite" is computed on the loss's
+    device, backward is launched, and then the flag (all-reduced under
+    distributed training, so that all ranks agree) is read before the
+    optimizer step. On a GPU the host so queues the backward pass without
+    waiting for the forward pass to finish; the read waits for the
+    backward pass instead, which the step needs anyway.
+
+    With ``nonfinite_loss='stop'`` a non-finite term raises
+    ``FloatingPointError`` naming the iteration and the terms (found then,
+    on the error path), before any gradient reaches the weights: the
+    checkpoints on disk are all from before. With ``'skip'`` the batch is
+    dropped on every rank (its gradients are zeroed and the optimizer does
+    not step; with gradient accumulation the gradients gathered so far in
+    the window are dropped too) and a warning gives the running count,
+    which is kept in the message hub (``nonfinite_loss_skipped``) and so in
+    checkpoints.
     """
 
     def __init__(self, *args, nonfinite_loss: str = 'stop', **kwargs):
@@ -69,12 +77,17 @@ class FiniteLossCheck:
         if isinstance(output, dict):
             self._loss_terms = {k: v for k, v in output.items() if 'loss' in k}
 
-    def nonfinite_terms(self, loss: torch.Tensor) -> List[str]:
-        """Names of the NaN or infinite loss terms of this iteration on any
-        rank (``loss`` itself when the model's terms were not seen)."""
+    def _take_loss_terms(self, loss: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The model's loss terms of this iteration and their sum
+        ``loss`` (only ``loss`` when the model's terms were not seen)."""
         terms = dict(self._loss_terms or {})
         self._loss_terms = None
         terms['loss'] = loss
+        return terms
+
+    def nonfinite_terms(self, terms: Dict[str, torch.Tensor]) -> List[str]:
+        """Names of the NaN or infinite terms of ``terms`` on any rank (one
+        all-reduce of a flag per term under distributed training)."""
         flags = torch.stack([~_is_finite(v) for v in terms.values()])
         flags = flags.to(torch.float32)
         if get_world_size() > 1:
@@ -87,24 +100,40 @@ class FiniteLossCheck:
         step_kwargs: Optional[Dict] = None,
         zero_kwargs: Optional[Dict] = None,
     ) -> None:
-        terms = dict(self._loss_terms or {})
-        bad = self.nonfinite_terms(loss)
-        if not bad:
-            super().update_params(loss, step_kwargs, zero_kwargs)
-            return
+        """mmengine's ``update_params`` (scale, backward, and a step at the
+        end of an accumulation window) with the non-finite check between
+        backward and step."""
+        terms = self._take_loss_terms(loss)
+        # one flag for all terms, computed on the device without a read
+        nonfinite = torch.stack([~_is_finite(v) for v in terms.values()])
+        nonfinite = nonfinite.any().to(torch.float32).reshape(1)
+        self.backward(self.scale_loss(loss))
+        if get_world_size() > 1:
+            all_reduce(nonfinite, op='max')
+        if nonfinite.item():  # the one host read of the check
+            self._nonfinite_loss(terms, zero_kwargs)
+        elif self.should_update():
+            self.step(**(step_kwargs or {}))
+            self.zero_grad(**(zero_kwargs or {}))
+
+    def _nonfinite_loss(
+        self, terms: Dict[str, torch.Tensor], zero_kwargs: Optional[Dict]
+    ) -> None:
+        """Raise (``'stop'``), or drop the gradients and count the skipped
+        batch (``'skip'``); every rank gets here in the same iteration."""
+        bad = self.nonfinite_terms(terms)
         # 'loss' is the sum: name the model's own terms when they are bad
         named = [t for t in bad if t != 'loss'] or bad
         hub = MessageHub.get_current_instance()
         iteration = hub.get_info('iter', 0) + 1
-        values = ', '.join(
-            f'{t}={_describe(terms.get(t, loss))}' for t in named
-        )
+        values = ', '.join(f'{t}={_describe(terms[t])}' for t in named)
         where = (
             f'training iteration {iteration} (epoch '
             f'{hub.get_info("epoch", 0) + 1})'
         )
         if get_world_size() > 1:
             values += ' on at least one rank'
+        self.zero_grad(**(zero_kwargs or {}))
         if self.nonfinite_loss == 'stop':
             raise FloatingPointError(
                 f'non-finite loss at {where}: {values}. The weights were '
@@ -113,8 +142,6 @@ class FiniteLossCheck:
                 'learning rate, then --resume; or set '
                 "optim_wrapper.nonfinite_loss='skip' to skip such batches"
             )
-        self.zero_grad(**(zero_kwargs or {}))
-        self._inner_count += 1
         skipped = hub.get_info(SKIPPED_KEY, 0) + 1
         hub.update_info(SKIPPED_KEY, skipped)
         print_log(

@@ -76,14 +76,45 @@ def test_a_cuda_model_autocasts_to_bfloat16():
     assert model.dtype == torch.bfloat16
 
 
-@pytest.mark.slow
-def test_bfloat16_training_tracks_float32():
-    """The main job's model trained for 12 steps on the same batches of its
-    shipped images, in float32 and in bfloat16 autocast (forced on the CPU,
-    where it is slow): the summed loss falls from 0.82 to 0.04 alike, and
-    the two curves differ by at most 3.8% of the float32 loss at any step
-    (1.7% on average); the bound checked is 5%."""
+# bfloat16 keeps 8 significant bits: each rounding of a value is off by
+# at most 2^-9 (0.2%) of it. The network rounds its activations at every
+# layer, so the first step's terms differ from float32's by a few times
+# that: loss_kpt, a mean of squares over every heatmap pixel, by 0.2% on
+# every CPU tried (oneDNN's AMX, AVX-512 and AVX2 kernels); the tag terms,
+# variances and distances of nearby tags (cancellation), by up to 1.8%.
+# The bounds are 8x and 3.5x those, 2^-6 and 2^-4; the gradients point the
+# same way within cos >= 0.85 (0.95 measured on each). Adam amplifies the
+# rounding over later steps by amounts that depend on the CPU's kernels,
+# so later steps are checked only for falling, by a clear margin.
+KPT_BOUND, TAG_BOUND, MIN_COSINE = 2**-6, 2**-4, 0.85
+STEPS = 8
+SIZE = 128  # input side: bfloat16 convolutions without bf16 units are slow
+
+
+def _tiny_cfg():
+    """The main job's config at a SIZE x SIZE input with its smallest
+    stem and features."""
     cfg = Config.fromfile(CONFIG)
+    codec = dict(
+        cfg.codec, input_size=(SIZE, SIZE), heatmap_size=(SIZE // 4,) * 2
+    )
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if 'input_size' in step:
+            step.input_size = (SIZE, SIZE)
+        if step.get('type') == 'GenerateTarget':
+            step.encoder = codec
+    cfg.model.backbone.update(
+        feat_channels=16, increase=8, stem_channels=(8, 16)
+    )
+    cfg.model.head.decoder = codec
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def setup():
+    """The config and 3 batches of the 2+2+2 shipped images with the most
+    people (so that every batch has pull and push terms)."""
+    cfg = _tiny_cfg()
     with DefaultScope.overwrite_default_scope('aeplugin'):
         dataset = DATASETS.build(
             dict(
@@ -92,28 +123,101 @@ def test_bfloat16_training_tracks_float32():
             )
         )
     np.random.seed(0)
+    samples = [dataset[i] for i in range(len(dataset))]
+    people = [
+        len(s['data_samples'].gt_instance_labels.keypoint_indices)
+        for s in samples
+    ]
+    most = np.argsort(people, kind='stable')[::-1][:6]
     batches = [
-        bottomup_collate([dataset[4 * i + j] for j in range(2)])
+        bottomup_collate([samples[most[2 * i]], samples[most[2 * i + 1]]])
         for i in range(3)
     ]
-    curves = {}
-    for name, options in (('fp32', dict()), ('bf16', dict(on_cpu=True))):
-        with DefaultScope.overwrite_default_scope('aeplugin'):
-            model = MODELS.build(cfg.model)
-        randomize_weights_(model, seed=0)
-        model.train()
-        wrapper = BF16OptimWrapper(
-            torch.optim.Adam(model.parameters(), lr=1e-3), **options
+    return cfg, batches
+
+
+def _model(cfg):
+    with DefaultScope.overwrite_default_scope('aeplugin'):
+        model = MODELS.build(cfg.model)
+    randomize_weights_(model, seed=0)
+    return model.train()
+
+
+def _first_step(model, wrapper, batch):
+    """The loss terms and the flat gradient of one step, not applied."""
+    with wrapper.optim_context(model):
+        data = model.data_preprocessor(batch, True)
+        losses = model._run_forward(data, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    wrapper.backward(loss)
+    grad = torch.cat([p.grad.flatten() for p in model.parameters()])
+    wrapper.zero_grad()
+    return {k: v.item() for k, v in losses.items()}, grad
+
+
+def _run(cfg, batches, **options):
+    """The first step's terms and gradient, then the summed loss of STEPS
+    Adam steps over the batches in turn."""
+    model = _model(cfg)
+    wrapper = BF16OptimWrapper(
+        torch.optim.Adam(model.parameters(), lr=1e-3), **options
+    )
+    terms, grad = _first_step(model, wrapper, batches[0])
+    curve = []
+    for step in range(STEPS):
+        log = model.train_step(batches[step % len(batches)], wrapper)
+        curve.append(sum(float(log[k]) for k in terms))
+    return terms, grad, np.array(curve)
+
+
+@pytest.mark.slow
+def test_bfloat16_training_tracks_float32(setup):
+    """The main job's model (at 128, smallest widths) in float32 and in
+    bfloat16 autocast (forced on the CPU): the first step's terms and
+    gradient agree within what bfloat16's rounding allows, and both runs'
+    summed loss falls by more than 30% in 8 steps (0.83 to 0.25 measured)."""
+    cfg, batches = setup
+    fp32 = _run(cfg, batches)
+    bf16 = _run(cfg, batches, on_cpu=True)
+    report = dict(fp32=fp32[0], bf16=bf16[0])
+    for name in ('loss_kpt', 'loss_pull', 'loss_push'):
+        bound = KPT_BOUND if name == 'loss_kpt' else TAG_BOUND
+        reference = fp32[0][name]
+        assert reference > 0, report
+        assert abs(bf16[0][name] - reference) <= bound * reference, report
+    cosine = torch.nn.functional.cosine_similarity(fp32[1], bf16[1], dim=0)
+    assert cosine >= MIN_COSINE, cosine
+    for curve in (fp32[2], bf16[2]):
+        assert curve[-3:].mean() < 0.7 * curve[:3].mean(), (fp32[2], bf16[2])
+
+
+@pytest.mark.slow
+def test_losses_reduce_in_float32_under_bfloat16_autocast(setup):
+    """Under bfloat16 autocast the network's maps are bfloat16, but the
+    heatmap loss and the tag losses must reduce them in float32: on the
+    same maps, the losses under autocast equal a float64 computation to
+    float32's precision (1e-5; a bfloat16 reduction or tag table is off by
+    up to 2^-9). This holds on any CPU: both sides read the same values."""
+    cfg, batches = setup
+    model = _model(cfg)
+    data = model.data_preprocessor(batches[0], True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        feats = model.extract_feat(data['inputs'])
+        assert all(f.dtype == torch.bfloat16 for f in feats)
+        mixed = model.head.loss(feats, data['data_samples'])
+    targets = {
+        k: v.double()
+        if isinstance(v, torch.Tensor) and v.is_floating_point()
+        else v
+        for k, v in data['data_samples'].items()
+    }
+    exact = model.head.loss([f.double() for f in feats], targets)
+    for name, value in mixed.items():
+        assert value.dtype == torch.float32, name
+        torch.testing.assert_close(
+            value.double(),
+            exact[name],
+            rtol=1e-5,
+            atol=0,
+            msg=lambda m, name=name: f'{name}: {m}',
         )
-        curves[name] = []
-        for step in range(12):
-            log = model.train_step(batches[step % 3], wrapper)
-            curves[name].append(
-                float(log['loss_kpt']) + float(log['loss_pull'])
-                + float(log['loss_push'])
-            )  # fmt: skip
-    fp32, bf16 = np.array(curves['fp32']), np.array(curves['bf16'])
-    relative = np.abs(bf16 - fp32) / fp32
-    assert relative.max() < 0.05, (fp32, bf16)
-    assert fp32[-3:].mean() < 0.7 * fp32[:3].mean()
-    assert bf16[-3:].mean() < 0.7 * bf16[:3].mean()

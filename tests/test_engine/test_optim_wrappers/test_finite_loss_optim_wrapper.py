@@ -113,3 +113,66 @@ def test_skip_drops_the_batch_and_counts(hub, monkeypatch):
     _train_step(wrapper, model)
     assert not torch.equal(model.w.detach(), after_good_step)
     assert hub.get_info('nonfinite_loss_skipped') == 2
+
+
+def _record_events(monkeypatch, wrapper):
+    """Record in order the wrapper's backward and step calls and the host
+    reads of tensor values outside the step (torch's Adam reads its CPU
+    step counters there, which are no waits on a GPU)."""
+    events, reading = [], [True]
+    for name in ('item', 'tolist', '__bool__', '__float__', '__int__'):
+
+        def read(self, *args, _original=getattr(torch.Tensor, name), **kw):
+            if reading[0]:
+                events.append('read')
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(torch.Tensor, name, read)
+    backward, step = wrapper.backward, wrapper.step
+
+    def recorded_backward(loss, **kwargs):
+        backward(loss, **kwargs)
+        events.append('backward')
+
+    def recorded_step(**kwargs):
+        events.append('step')
+        reading[0] = False
+        try:
+            step(**kwargs)
+        finally:
+            reading[0] = True
+
+    monkeypatch.setattr(wrapper, 'backward', recorded_backward)
+    monkeypatch.setattr(wrapper, 'step', recorded_step)
+    return events
+
+
+def test_one_host_read_per_step_after_backward_is_queued(hub, monkeypatch):
+    model = _ThreeLosses()
+    wrapper = _build(model)
+    events = _record_events(monkeypatch, wrapper)
+    for _ in range(3):
+        _train_step(wrapper, model)
+    assert events == ['backward', 'read', 'step'] * 3
+
+
+def test_skip_with_accumulation_drops_the_window(hub, monkeypatch):
+    monkeypatch.setattr(
+        finite_loss_optim_wrapper, 'print_log', lambda *a, **k: None
+    )
+    model = _ThreeLosses()
+    wrapper = _build(model, nonfinite_loss='skip', accumulative_counts=2)
+    events = _record_events(monkeypatch, wrapper)
+    start = model.w.detach().clone()
+    _train_step(wrapper, model)  # gathered, not stepped
+    _train_step(wrapper, model, 'loss_pull')  # drops the window
+    assert events[:4] == ['backward', 'read', 'backward', 'read']
+    assert 'step' not in events
+    assert torch.equal(model.w.detach(), start)
+    assert model.w.grad is None or not model.w.grad.any()
+    # the next window is two whole batches again
+    events.clear()
+    _train_step(wrapper, model)
+    _train_step(wrapper, model)
+    assert events == ['backward', 'read', 'backward', 'read', 'step']
+    assert not torch.equal(model.w.detach(), start)

@@ -1,0 +1,5 @@
+from .channels_last_distributed_data_parallel import (
+    ChannelsLastDistributedDataParallel,
+)
+
+__all__ = ['ChannelsLastDistributedDataParallel']
