@@ -1,6 +1,7 @@
 """Random state that depends on the epoch and the rank only, so that
 resuming replays and every rank draws its own augmentation."""
 
+import os
 import random
 from functools import partial
 
@@ -63,6 +64,14 @@ class EpochSeedHook(Hook):
     """
 
     priority = 'VERY_HIGH'
+
+    def before_run(self, runner) -> None:
+        # In deterministic mode (``randomness.deterministic=True``, which
+        # mmengine applies when it builds the runner) torch raises at the
+        # first cuBLAS matmul on a GPU unless cuBLAS has a fixed workspace;
+        # torch reads this variable then, after this hook.
+        if torch.are_deterministic_algorithms_enabled():
+            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
     def before_train_epoch(self, runner) -> None:
         seed = epoch_seed(runner.seed, runner.epoch, get_rank())

@@ -1,3 +1,4 @@
+import os
 import random
 from types import SimpleNamespace
 
@@ -90,3 +91,20 @@ def test_workers_that_restart_every_epoch_draw_anew(rank):
     persistent = _loader(num_workers=2, persistent_workers=True)
     _draws(0, 3, persistent)
     assert persistent.worker_init_fn is None
+
+
+@pytest.mark.parametrize('deterministic', [True, False])
+def test_deterministic_runs_give_cublas_a_fixed_workspace(
+    deterministic, monkeypatch
+):
+    # torch's deterministic mode raises at the first cuBLAS matmul on a GPU
+    # without this variable (read then, after the hook's before_run)
+    monkeypatch.delenv('CUBLAS_WORKSPACE_CONFIG', raising=False)
+    enabled = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(deterministic)
+    try:
+        EpochSeedHook().before_run(runner=None)
+    finally:
+        torch.use_deterministic_algorithms(enabled)
+    expected = ':4096:8' if deterministic else None
+    assert os.environ.get('CUBLAS_WORKSPACE_CONFIG') == expected
