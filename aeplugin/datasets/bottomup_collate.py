@@ -47,7 +47,9 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
           the images differ in size
         - data_samples (dict): ``heatmaps`` (B, K, H, W) float32,
           ``heatmap_mask`` (B, 1, H, W) float32 (when every sample has
-          one), ``keypoint_indices`` (B, N, K, 2) int64 (``[y*W + x,
+          one), ``heatmaps_2x`` (B, K, H2, W2) and ``heatmap_mask_2x``
+          (B, 1, H2, W2) from ``gt_fields_2x`` when every sample has it
+          (HigherHRNet's), ``keypoint_indices`` (B, N, K, 2) int64 (``[y*W + x,
           visible]``; padded people all unlabelled) and ``metainfo``, the
           B samples' metainfo dicts
     """
@@ -86,6 +88,17 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
         batch['heatmap_mask'] = torch.stack(
             [torch.as_tensor(mask).reshape(1, H, W) for mask in masks]
         ).float()
+
+    # HigherHRNet's maps at twice the size (PackHigherBottomupPoseInputs),
+    # stacked under their names + '_2x' when every sample has them
+    higher = [s.get('gt_fields_2x') for s in samples]
+    if all(fields is not None for fields in higher):
+        for key in higher[0].keys():
+            maps = [fields.get(key) for fields in higher]
+            if all(m is not None for m in maps):
+                batch[f'{key}_2x'] = torch.stack(
+                    [torch.as_tensor(m).float() for m in maps]
+                )
 
     num_people = max(len(idx) for idx in indices)
     padded = torch.zeros(len(samples), num_people, K, 2, dtype=torch.int64)
