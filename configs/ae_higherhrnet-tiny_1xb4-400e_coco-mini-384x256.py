@@ -32,9 +32,10 @@ train_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
-# HRNet at a sixteenth of w32's width squared: branches of 16, 32, 64 and
-# 128 channels, one module of 2 blocks per stage; a 16-channel
-# deconvolution stage with 2 basic blocks. No ImageNet weights.
+# HRNet at half w32's widths (branches of 16, 32, 64 and 128 channels),
+# one module of 2 blocks per stage; a 16-channel deconvolution stage with 2
+# basic blocks; no ImageNet weights. An iteration costs about 1.36x the
+# tiny hourglass's CPU time (docs/benchmarks.md#higherhrnet).
 model = dict(
     backbone=dict(
         _delete_=True,
