@@ -166,10 +166,14 @@ def apply_test_time_options(
     switches = dict(refine=refine, adjust=adjust)
     if any(v is not None for v in switches.values()):
         decoder = cfg.model.head.get('decoder')
-        if decoder is None or _type_name(decoder) != 'BottomupGrouping':
+        if decoder is None or _type_name(decoder) not in (
+            'BottomupGrouping',
+            'HigherBottomupGrouping',
+        ):
             raise ValueError(
                 'refine and adjust are options of the BottomupGrouping '
-                f'decoder, got model.head.decoder={decoder}'
+                '(or HigherBottomupGrouping) decoder, got '
+                f'model.head.decoder={decoder}'
             )
         for name, value in switches.items():
             if value is not None:

@@ -1,3 +1,4 @@
 from .bottomup_grouping import BottomupGrouping
+from .higher_bottomup_grouping import HigherBottomupGrouping
 
-__all__ = ['BottomupGrouping']
+__all__ = ['BottomupGrouping', 'HigherBottomupGrouping']

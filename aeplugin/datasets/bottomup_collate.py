@@ -62,7 +62,10 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
           the images differ in size
         - data_samples (dict): ``heatmaps`` (B, K, H, W) float32, every
           other map of ``gt_fields`` by its name (B, C, H_m, W_m) float32
-          (``heatmap_mask`` (B, 1, H, W)), and ``keypoint_indices``
+          (``heatmap_mask`` (B, 1, H, W)), every map of ``gt_fields_2x``
+          (HigherHRNet's twice-as-large maps, which one ``PixelData``
+          cannot hold next to the others) by its name + ``_2x``, and
+          ``keypoint_indices``
           (B, N, K, 2) int64 (``[y*W + x, visible]``; padded people all
           unlabelled)
     """
@@ -91,6 +94,17 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
             )
     batch = _stack_maps(maps, paths)
     K, H, W = batch['heatmaps'].shape[1:]
+
+    # HigherHRNet's maps at twice the size (PackHigherBottomupPoseInputs)
+    higher = [
+        dict(s.gt_fields_2x.items()) if 'gt_fields_2x' in s else {}
+        for s in samples
+    ]
+    if any(higher):
+        batch.update(
+            (f'{name}_2x', maps)
+            for name, maps in _stack_maps(higher, paths).items()
+        )
 
     num_people = max(len(idx) for idx in indices)
     padded = torch.zeros(len(samples), num_people, K, 2, dtype=torch.int64)

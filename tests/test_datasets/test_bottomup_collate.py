@@ -102,3 +102,22 @@ def test_bad_targets_name_the_image():
     del unencoded['data_samples'].gt_instance_labels
     with pytest.raises(ValueError, match='raw.jpg: a training sample needs'):
         bottomup_collate([unencoded])
+
+
+def test_higher_resolution_maps_are_stacked_under_suffixed_names():
+    batch = [_sample(1, 0), _sample(2, 1)]
+    for i, item in enumerate(batch):
+        g = torch.Generator().manual_seed(10 + i)
+        item['data_samples'].gt_fields_2x = PixelData(
+            heatmaps=torch.rand(K, 2 * H, 2 * W, generator=g),
+            heatmap_mask=torch.ones(1, 2 * H, 2 * W),
+        )
+    targets = bottomup_collate(batch)['data_samples']
+    assert targets['heatmaps_2x'].shape == (2, K, 2 * H, 2 * W)
+    assert targets['heatmap_mask_2x'].shape == (2, 1, 2 * H, 2 * W)
+    for i, item in enumerate(batch):
+        higher = item['data_samples'].gt_fields_2x
+        assert torch.equal(targets['heatmaps_2x'][i], higher.heatmaps)
+    # one sample without them: none are stacked
+    del batch[1]['data_samples'].gt_fields_2x
+    assert 'heatmaps_2x' not in bottomup_collate(batch)['data_samples']

@@ -738,9 +738,12 @@ def main(argv=None):
     out = args.pop('out')
     result = run_train_step_benchmark(**args)
     settings = result['settings']
+    # HRNet configs have no stacks
+    stacks = settings['num_stacks']
     header = (
-        f'{Path(settings["config"]).name}: {settings["num_stacks"]} stacks, '
-        f'input {settings["input_size"]}, batch {settings["batch_size"]}, '
+        f'{Path(settings["config"]).name}: '
+        + (f'{stacks} stacks, ' if stacks is not None else '')
+        + f'input {settings["input_size"]}, batch {settings["batch_size"]}, '
         f'{settings["iters"]} timed steps after {settings["warmup"]}'
     )
     common.report(result, out, header, *format_results(result))

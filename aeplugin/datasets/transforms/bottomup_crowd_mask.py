@@ -46,18 +46,39 @@ class BottomupCrowdMask(BaseTransform):
 
     Added Keys:
 
-        - heatmap_mask
+        - heatmap_mask (and one mask per further entry of ``heatmap_keys``,
+          e.g. heatmap_mask_2x)
 
     Args:
         threshold (float): A heatmap pixel is kept when the bilinearly
             warped valid-region mask exceeds it. Defaults to 0.5
+        heatmap_keys (Sequence[str]): The encoded heatmaps to mask, each
+            ``heatmaps`` plus a suffix; the mask of ``heatmaps{suffix}``
+            (K, H', W') is ``heatmap_mask{suffix}`` (1, H', W'), e.g.
+            ``('heatmaps', 'heatmaps_2x')`` for
+            :class:`HigherBottomupGrouping`'s two sizes. Defaults to
+            ``('heatmaps',)``
     """
 
-    def __init__(self, threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        threshold: float = 0.5,
+        heatmap_keys: Sequence[str] = ('heatmaps',),
+    ) -> None:
         super().__init__()
         if not 0.0 < threshold < 1.0:
             raise ValueError(f'threshold must be in (0, 1), got {threshold}')
+        heatmap_keys = tuple(heatmap_keys)
+        if not heatmap_keys or not all(
+            isinstance(key, str) and key.startswith('heatmaps')
+            for key in heatmap_keys
+        ):
+            raise ValueError(
+                'heatmap_keys must be names starting with `heatmaps` (the '
+                f'mask gets the same suffix), got {heatmap_keys!r}'
+            )
         self.threshold = threshold
+        self.heatmap_keys = heatmap_keys
 
     @staticmethod
     def _segs_to_rles(segs: Sequence, img_h: int, img_w: int) -> List[dict]:
@@ -122,7 +143,8 @@ class BottomupCrowdMask(BaseTransform):
 
     def transform(self, results: Dict) -> Optional[Dict]:
         """Add ``heatmap_mask`` (1, H, W) float32: 1 where the heatmap loss
-        counts, 0 over invalid instances and outside the source image.
+        counts, 0 over invalid instances and outside the source image (and
+        the mask of every further entry of ``heatmap_keys`` at its size).
 
         Args:
             results (dict): The result dict, after ``GenerateTarget``
@@ -130,8 +152,10 @@ class BottomupCrowdMask(BaseTransform):
         Returns:
             dict: The result dict
         """
-        heatmaps = encoded_heatmaps(results, 'BottomupCrowdMask')
-        H, W = heatmaps.shape[1:]
+        sizes = [
+            encoded_heatmaps(results, 'BottomupCrowdMask', key).shape[1:]
+            for key in self.heatmap_keys
+        ]
         img_h, img_w = results['ori_shape'][:2]
 
         rles = self._segs_to_rles(
@@ -143,6 +167,17 @@ class BottomupCrowdMask(BaseTransform):
             ignored = np.zeros((img_h, img_w), dtype=np.uint8)
         valid = (1 - ignored).astype(np.float32)
 
+        for key, (H, W) in zip(self.heatmap_keys, sizes):
+            mask_key = 'heatmap_mask' + key[len('heatmaps') :]
+            results[mask_key] = self._warp_valid(results, valid, (W, H))
+        return results
+
+    def _warp_valid(
+        self, results: Dict, valid: np.ndarray, heatmap_size: Tuple[int, int]
+    ) -> np.ndarray:
+        """The (1, H, W) float32 mask of a heatmap of size [W, H], from the
+        (h, w) valid region of the original image."""
+        W, H = heatmap_size
         warp = self._heatmap_warp(results, (W, H))
         if np.allclose(warp[2], [0.0, 0.0, 1.0]):
             valid = cv2.warpAffine(
@@ -156,10 +191,11 @@ class BottomupCrowdMask(BaseTransform):
             valid = cv2.warpPerspective(
                 valid, warp, (W, H), flags=cv2.INTER_LINEAR, borderValue=0.0
             )
-
         kept = valid > self.threshold
-        results['heatmap_mask'] = kept[None].astype(np.float32)
-        return results
+        return kept[None].astype(np.float32)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(threshold={self.threshold})'
+        return (
+            f'{self.__class__.__name__}(threshold={self.threshold}, '
+            f'heatmap_keys={self.heatmap_keys})'
+        )

@@ -5,10 +5,12 @@ from typing import Dict
 import numpy as np
 
 
-def encoded_heatmaps(results: Dict, transform: str) -> np.ndarray:
-    """The (K, H, W) heatmaps ``GenerateTarget`` put in ``results``, or a
-    ValueError naming the transform that needs them and what it found."""
-    heatmaps = results.get('heatmaps')
+def encoded_heatmaps(
+    results: Dict, transform: str, key: str = 'heatmaps'
+) -> np.ndarray:
+    """The (K, H, W) heatmaps ``GenerateTarget`` put in ``results[key]``, or
+    a ValueError naming the transform that needs them and what it found."""
+    heatmaps = results.get(key)
     if not isinstance(heatmaps, np.ndarray) or heatmaps.ndim != 3:
         got = (
             tuple(heatmaps.shape)
@@ -16,7 +18,7 @@ def encoded_heatmaps(results: Dict, transform: str) -> np.ndarray:
             else type(heatmaps).__name__
         )
         raise ValueError(
-            f'{transform} needs `heatmaps` (K, H, W) from GenerateTarget '
+            f'{transform} needs `{key}` (K, H, W) from GenerateTarget '
             f'earlier in the pipeline, got {got}'
         )
     return heatmaps

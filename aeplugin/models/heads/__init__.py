@@ -1,3 +1,4 @@
 from .ae_head import AssociativeEmbeddingHead
+from .higher_ae_head import HigherAssociativeEmbeddingHead
 
-__all__ = ['AssociativeEmbeddingHead']
+__all__ = ['AssociativeEmbeddingHead', 'HigherAssociativeEmbeddingHead']

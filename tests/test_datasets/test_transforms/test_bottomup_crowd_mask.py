@@ -190,3 +190,31 @@ def test_segmentation_less_instances_add_nothing():
     np.testing.assert_array_equal(
         results['heatmap_mask'], np.ones((1, 4, 4), np.float32)
     )
+
+
+def test_each_heatmap_key_gets_the_mask_of_its_own_size():
+    """The 1/2 mask of a real crowd image equals the mask computed for a
+    heatmap of that size alone."""
+    results = _sample(coco_mini_dataset(targets_pipeline()), CROWD_IMAGE_ID, 0)
+    K, h, w = results['heatmaps'].shape
+    both = copy.deepcopy(results)
+    both['heatmaps_2x'] = np.zeros((K, 2 * h, 2 * w), np.float32)
+    both = BottomupCrowdMask(heatmap_keys=('heatmaps', 'heatmaps_2x'))(both)
+    np.testing.assert_array_equal(
+        both['heatmap_mask'], results['heatmap_mask']
+    )
+    alone = copy.deepcopy(results)
+    alone['heatmaps'] = both['heatmaps_2x']
+    alone = BottomupCrowdMask()(alone)
+    assert both['heatmap_mask_2x'].shape == (1, 2 * h, 2 * w)
+    np.testing.assert_array_equal(
+        both['heatmap_mask_2x'], alone['heatmap_mask']
+    )
+    # a crowd covers part of the image: the mask is not all ones
+    assert 0 < both['heatmap_mask_2x'].mean() < 1
+    with pytest.raises(ValueError, match='heatmap_keys'):
+        BottomupCrowdMask(heatmap_keys=('masks',))
+    with pytest.raises(ValueError, match='`heatmaps_2x`'):
+        BottomupCrowdMask(heatmap_keys=('heatmaps', 'heatmaps_2x'))(
+            _bare_results()
+        )
