@@ -14,6 +14,7 @@ import pytest
 
 from aeplugin.apis import draw_poses, inference_bottomup, init_model
 
+from .tiny_higherhrnet import write_tiny_higher_config
 from .tiny_model import IMAGES, ROOT, save_random_checkpoint
 
 MAIN_JOB = (
@@ -156,4 +157,26 @@ def test_mmpose_init_model_and_inference_bottomup(checkpoint, ours):
     )
     np.testing.assert_array_equal(
         theirs.keypoint_scores, result.pred_instances.keypoint_scores
+    )
+
+
+def test_inferencer_runs_higherhrnet_as_our_api(tmp_path):
+    """A HigherHRNet config (flip test, maps resized to the input) through
+    the inferencer's default arguments: the people of our API."""
+    from mmpose.apis import MMPoseInferencer
+
+    config = write_tiny_higher_config(tmp_path)
+    checkpoint = save_random_checkpoint(config, tmp_path / 'higher.pth', 0)
+    model = init_model(str(config), checkpoint, device='cpu')
+    people = inference_bottomup(model, IMAGES[0]).pred_instances
+    assert len(people) > 0
+    inferencer = MMPoseInferencer(
+        pose2d=str(config), pose2d_weights=str(checkpoint)
+    )
+    predicted = next(inferencer(IMAGES[0], kpt_thr=0.0))['predictions'][0]
+    np.testing.assert_array_equal(
+        [p['keypoints'] for p in predicted], people.keypoints
+    )
+    np.testing.assert_array_equal(
+        [p['keypoint_scores'] for p in predicted], people.keypoint_scores
     )
