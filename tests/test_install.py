@@ -79,7 +79,12 @@ def test_installed_package_builds_every_config(tmp_path):
     assert [line.split()[0] for line in lines if line] == names
     for line in lines:
         if line:
+            codec = (
+                'HigherBottomupGrouping'
+                if line.startswith('ae_higherhrnet')
+                else 'BottomupGrouping'
+            )
             assert line.split()[1:3] == [
                 'BottomupPoseEstimator',
-                'BottomupGrouping',
+                codec,
             ], line

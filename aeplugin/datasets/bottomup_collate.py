@@ -103,7 +103,9 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
     if any(higher):
         batch.update(
             (f'{name}_2x', maps)
-            for name, maps in _stack_maps(higher, paths).items()
+            for name, maps in _stack_maps(
+                higher, paths, 'gt_fields_2x'
+            ).items()
         )
 
     num_people = max(len(idx) for idx in indices)
@@ -133,7 +135,9 @@ def bottomup_collate(data_batch: Sequence[dict]) -> dict:
 
 
 def _stack_maps(
-    maps: Sequence[Dict[str, torch.Tensor]], paths: Sequence[str]
+    maps: Sequence[Dict[str, torch.Tensor]],
+    paths: Sequence[str],
+    field: str = 'gt_fields',
 ) -> Dict[str, torch.Tensor]:
     """Stack each named target map of the samples into (B, C, H_m, W_m)
     float32, checking that every sample has the same names and each name
@@ -142,7 +146,7 @@ def _stack_maps(
     for path, fields in zip(paths, maps):
         if set(fields) != set(names):
             raise ValueError(
-                f'{path}: gt_fields holds {sorted(fields)} but {paths[0]} '
+                f'{path}: {field} holds {sorted(fields)} but {paths[0]} '
                 f'holds {sorted(names)}: every sample of a batch needs the '
                 'same target maps (the same pipeline)'
             )
@@ -153,12 +157,12 @@ def _stack_maps(
             shape = tuple(fields[name].shape)
             if len(shape) != 3:
                 raise ValueError(
-                    f'{path}: gt_fields.{name} must be (C, H, W), got {shape}'
+                    f'{path}: {field}.{name} must be (C, H, W), got {shape}'
                 )
             shapes.setdefault(shape, path)
         if len(shapes) != 1:
             raise ValueError(
-                f'the gt_fields.{name} maps of a batch differ in shape: '
+                f'the {field}.{name} maps of a batch differ in shape: '
                 + ', '.join(f'{s} ({p})' for s, p in sorted(shapes.items()))
             )
         stacked[name] = default_collate(

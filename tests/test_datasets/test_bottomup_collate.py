@@ -118,6 +118,7 @@ def test_higher_resolution_maps_are_stacked_under_suffixed_names():
     for i, item in enumerate(batch):
         higher = item['data_samples'].gt_fields_2x
         assert torch.equal(targets['heatmaps_2x'][i], higher.heatmaps)
-    # one sample without them: none are stacked
+    # one sample without them: an error naming it, nothing dropped
     del batch[1]['data_samples'].gt_fields_2x
-    assert 'heatmaps_2x' not in bottomup_collate(batch)['data_samples']
+    with pytest.raises(ValueError, match=r'gt_fields_2x holds \[\]'):
+        bottomup_collate(batch)
