@@ -1,4 +1,3 @@
-import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -15,7 +14,7 @@ from torch import Tensor, nn
 from aeplugin.registry import MODELS
 
 from ..utils import upsample_maps_2x
-from .ae_head import MISSING_MASK_HINT, AssociativeEmbeddingHead
+from .ae_head import AssociativeEmbeddingHead
 
 # Each supervised resolution, lowest first: the data sample's PixelData of
 # its maps (PackHigherBottomupPoseInputs) and the suffix of their names in
@@ -275,7 +274,7 @@ class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
                 'codec sizes against the input size and the backbone stride'
             )
         if missing:
-            self._warn_missing_mask(missing)
+            self._missing_mask(missing)
         if not isinstance(batch_data_samples, dict):
             masks = None
             if num_missing < len(maps):
@@ -291,20 +290,6 @@ class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
         if masks is not None:
             masks = masks.to(device=pred.device, dtype=pred.dtype)
         return gt, masks
-
-    def _warn_missing_mask(self, what: str) -> None:
-        """Apply ``missing_mask`` to a resolution without (every) mask."""
-        if self.missing_mask == 'ignore':
-            return
-        message = (
-            f'{type(self).__name__}: {what}, so crowds and unlabelled people '
-            f'train as background: {MISSING_MASK_HINT}'
-        )
-        if self.missing_mask == 'error':
-            raise ValueError(message)
-        if not self._warned_missing_mask:
-            self._warned_missing_mask = True
-            warnings.warn(message, UserWarning, stacklevel=4)
 
     @staticmethod
     def _keypoint_indices(
