@@ -357,6 +357,8 @@ class BottomupGrouping(BaseKeypointCodec):
             num_tag_dims,
             self.decode_topk,
             self.decode_nms_kernel,
+            self.decode_keypoint_thr,
+            lower_peaks=self.refine,
         )
 
         image_groups = []

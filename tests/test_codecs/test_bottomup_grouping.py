@@ -362,8 +362,9 @@ def test_refine_fills_a_keypoint_below_threshold(coco_images):
 
 def test_decode_accepts_float64_half_and_grad_tensors(coco_images):
     """Maps in float64 decode as their float32 values, half maps as theirs;
-    a tensor that requires grad (a model output) is decoded without a
-    graph; the inputs are left unchanged."""
+    a tensor that requires grad (a model output), channels-last maps (a
+    channels-last model's output) and a view into wider maps decode as the
+    contiguous ones, without a graph; the inputs are left unchanged."""
     image = coco_images[2]
     heatmaps, tags = render(
         image['keypoints'], image['visible'], noise=MapNoise(), seed=5
@@ -372,11 +373,18 @@ def test_decode_accepts_float64_half_and_grad_tensors(coco_images):
     expected = codec.batch_decode(heatmaps, tags)
     assert len(expected[0][0]) > 0
 
+    wider = torch.zeros(*heatmaps.shape[:3], heatmaps.shape[3] + 8)
+    wider[..., 3:-5] = heatmaps
     outputs = [
         codec.batch_decode(heatmaps.double(), tags.double()),
         codec.batch_decode(
             heatmaps.clone().requires_grad_(), tags.clone().requires_grad_()
         ),
+        codec.batch_decode(
+            heatmaps.contiguous(memory_format=torch.channels_last),
+            tags.contiguous(memory_format=torch.channels_last),
+        ),
+        codec.batch_decode(wider[..., 3:-5], tags),
     ]
     for output in outputs:
         for ours, reference in zip(output, expected):

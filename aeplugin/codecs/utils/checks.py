@@ -2,6 +2,7 @@
 for a wrong type) naming the argument, where a wrong value would otherwise
 be used silently or fail far from its cause."""
 
+import math
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -222,7 +223,9 @@ def check_decode_inputs(
         )
     # NaN and inf propagate into the sums, fast passes; only an
     # overflowing sum of finite values needs the full check.
-    if not bool(torch.isfinite(batch_heatmaps.sum() + batch_tags.sum())):
+    if not math.isfinite(
+        float(batch_heatmaps.detach().sum() + batch_tags.detach().sum())
+    ):
         for name, value in (
             ('batch_heatmaps', batch_heatmaps),
             ('batch_tags', batch_tags),

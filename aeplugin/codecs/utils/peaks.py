@@ -1,6 +1,7 @@
-"""Heatmap peaks: the max filter of the NMS and the top-k candidates."""
+"""Heatmap peaks: the NMS and the top-k candidates above the keypoint
+threshold."""
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -9,21 +10,53 @@ from torch import Tensor
 
 from .strips import EXCLUDED, chunk_length, cut_strips
 
-# Floats per chunk of padded maps in the NMS on CPU: the max filter's
-# passes over larger arrays are memory-bound (17 maps of 512x512 filter
-# 2.7x faster in chunks of 4 maps than at once); 4 MiB keeps a batch of
-# 17 maps of 128x128 in one chunk.
-CPU_NMS_CHUNK_ELEMENTS = 1 << 20
+# The tiles of the NMS on the CPU, rows x columns: only the tiles whose
+# maximum is above the keypoint threshold hold candidates, a small part of
+# the tiles of ordinary maps. Tiles of 8 x 32 pixels keep both the tiles
+# searched (peaks are a few pixels wide at 128x128, a few tens at 512x512)
+# and the window margin read around each tile small.
+NMS_TILE = (8, 32)
+# Above this fraction of tiles to search (a low threshold, a noisy
+# background) the NMS of whole maps costs less: each tile is read with its
+# margin, and its peaks are ranked in NumPy.
+SPARSE_NMS_MAX_FRACTION = 0.5
+
+
+def sliding_max(values: Tensor, kernel_size: int, dim: int) -> Tensor:
+    """Maximum over every window of ``kernel_size`` consecutive values
+    along ``dim`` (the windows inside ``values`` only): maxima over
+    windows of doubling length are combined, 3 element-wise maxima for a
+    window of 5.
+
+    Args:
+        values (Tensor): Values of length S along ``dim``
+        kernel_size (int): The window length, at most S
+        dim (int): The dimension of the windows
+
+    Returns:
+        Tensor: The window maxima, of length ``S - kernel_size + 1``
+        along ``dim``
+    """
+    length = values.shape[dim] - kernel_size + 1
+    # maxima[i] holds the maximum over [i, i + span) along dim.
+    maxima, span = values, 1
+    while 2 * span <= kernel_size:
+        size = maxima.shape[dim] - span
+        maxima = torch.maximum(
+            maxima.narrow(dim, 0, size), maxima.narrow(dim, span, size)
+        )
+        span *= 2
+    return torch.maximum(
+        maxima.narrow(dim, 0, length),
+        maxima.narrow(dim, kernel_size - span, length),
+    )
 
 
 def max_filter(maps: Tensor, kernel_size: int) -> Tensor:
     """Maximum over the centered ``kernel_size`` x ``kernel_size`` windows,
     clipped at the borders: ``F.max_pool2d(maps, kernel_size, 1,
-    kernel_size // 2)``, several times faster on CPU.
-
-    The maps are padded with -inf once; along each axis, maxima over
-    windows of doubling length are combined (3 element-wise maxima per
-    axis for a window of 5).
+    kernel_size // 2)``, several times faster on CPU (the maps are padded
+    with -inf once, then filtered by :func:`sliding_max` along each axis).
 
     Note:
 
@@ -40,34 +73,132 @@ def max_filter(maps: Tensor, kernel_size: int) -> Tensor:
     """
     if kernel_size == 1:
         return maps
+    padded = F.pad(maps, (kernel_size // 2,) * 4, value=float('-inf'))
+    return sliding_max(sliding_max(padded, kernel_size, -1), kernel_size, -2)
+
+
+def tile_peaks(
+    maps: Tensor, kernel_size: int, threshold: float, lower_peaks: bool
+) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The NMS peaks of float32 maps on the CPU in the tiles
+    (``NMS_TILE``) whose maximum is above ``threshold``: every peak above
+    it, and with ``lower_peaks`` the lower peaks of those tiles, which
+    bound the fill's search (:mod:`fill_search`).
+
+    A peak is a pixel equal to the maximum of its ``kernel_size`` window
+    clipped at the borders, as :func:`max_filter` has it. Each searched
+    tile is read with a margin of ``kernel_size // 2`` pixels, whose
+    indices are clamped to the map: a clamped index repeats a pixel of the
+    clipped window, which leaves its maximum unchanged.
+
+    Note:
+
+        - map number: M
+        - peak number: P
+        - map size: [W, H], multiples of ``NMS_TILE``
+
+    Args:
+        maps (Tensor): Finite float32 maps on the CPU in shape (M, H, W)
+        kernel_size (int): The odd window size of the NMS
+        threshold (float): The value a tile's maximum must exceed
+        lower_peaks (bool): Whether to return the peaks of the searched
+            tiles at or below ``threshold`` too
+
+    Returns:
+        tuple | None: ``None`` if more than ``SPARSE_NMS_MAX_FRACTION`` of
+        the tiles are to be searched; otherwise, in no particular order:
+
+        - peak_maps (np.ndarray): The map of each peak in shape (P, )
+        - values (np.ndarray): Its value in shape (P, )
+        - pixels (np.ndarray): Its flat position y*W+x in shape (P, )
+    """
+    M, H, W = maps.shape
+    tile_h, tile_w = NMS_TILE
+    grid_h, grid_w = H // tile_h, W // tile_w
+    tile_max = (
+        maps.view(M, grid_h, tile_h, W)
+        .amax(dim=2)
+        .view(M, grid_h, grid_w, tile_w)
+        .amax(dim=-1)
+    )
+    tiles = np.flatnonzero(tile_max.numpy() > threshold)
+    if len(tiles) > SPARSE_NMS_MAX_FRACTION * tile_max.numel():
+        return None
+    tile_maps, tile_idx = np.divmod(tiles, grid_h * grid_w)
+    top, left = np.divmod(tile_idx, grid_w)
+    top *= tile_h
+    left *= tile_w
     half = kernel_size // 2
-    maxima = F.pad(maps, (half,) * 4, value=float('-inf'))
-    for dim in (-1, -2):
-        length = maxima.shape[dim] - 2 * half
-        # maxima[i] holds the maximum over [i, i + span) along dim.
-        span = 1
-        while 2 * span <= kernel_size:
-            size = maxima.shape[dim] - span
-            maxima = torch.maximum(
-                maxima.narrow(dim, 0, size), maxima.narrow(dim, span, size)
-            )
-            span *= 2
-        maxima = torch.maximum(
-            maxima.narrow(dim, 0, length),
-            maxima.narrow(dim, kernel_size - span, length),
-        )
-    return maxima
+    rows = np.clip(top[:, None] + np.arange(-half, tile_h + half), 0, H - 1)
+    cols = np.clip(left[:, None] + np.arange(-half, tile_w + half), 0, W - 1)
+    rows += tile_maps[:, None] * H
+    windows = maps.numpy().reshape(-1)[
+        (rows * W)[:, :, None] + cols[:, None, :]
+    ]
+    window_max = sliding_max(
+        sliding_max(torch.from_numpy(windows), kernel_size, 1),
+        kernel_size,
+        2,
+    ).numpy()
+    inner = windows[:, half : half + tile_h, half : half + tile_w]
+    peaks = inner == window_max
+    if not lower_peaks:
+        peaks &= inner > threshold
+    # Flat indices: NumPy's 3-D nonzero costs several times more.
+    tile, step = np.divmod(np.flatnonzero(peaks), tile_h * tile_w)
+    row, col = np.divmod(step, tile_w)
+    pixels = (top[tile] + row) * W + left[tile] + col
+    return tile_maps[tile], inner[tile, row, col], pixels
 
 
-def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
+def rank_peaks(
+    peak_maps: np.ndarray,
+    values: np.ndarray,
+    pixels: np.ndarray,
+    num_maps: int,
+    k: int,
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest peaks of each map, by value (descending), then
+    raster position; a map with fewer ends with value -inf at pixel 0.
+
+    Note:
+
+        - map number: M
+        - peak number: P
+
+    Args:
+        peak_maps, values, pixels: As :func:`tile_peaks` returns them
+        num_maps (int): The number of maps M
+        k (int): The number of peaks per map
+
+    Returns:
+        tuple:
+        - top (np.ndarray): The values in shape (M, k)
+        - positions (np.ndarray): Their flat positions in shape (M, k)
+    """
+    order = np.lexsort((pixels, -values, peak_maps))
+    counts = np.bincount(peak_maps, minlength=num_maps)
+    ranks = (
+        np.arange(len(order)) - (counts.cumsum() - counts)[peak_maps[order]]
+    )
+    kept = ranks < k
+    order, ranks = order[kept], ranks[kept]
+    top = np.full((num_maps, k), -np.inf, np.float32)
+    positions = np.zeros((num_maps, k), np.int64)
+    top[peak_maps[order], ranks] = values[order]
+    positions[peak_maps[order], ranks] = pixels[order]
+    return top, positions
+
+
+def top_values(values: Tensor, k: int) -> Tuple[Tensor, Tensor]:
     """The ``k`` largest values of each row, descending, the first in order
     among equal values, and their positions.
 
-    The rows are cut in strips (:func:`~.strips.cut_strips`); the strips whose
-    maximum reaches the k-th largest strip maximum hold the k largest
-    values (k strips hold k values at least that large), so only their
-    values that reach it are ranked. torch's top-k over whole rows costs
-    several times more on CPU, and orders equal values arbitrarily.
+    The rows are cut in strips (:func:`~.strips.cut_strips`); the strips
+    whose maximum reaches the k-th largest strip maximum hold the k largest
+    values (k strips hold k values at least that large), so only they are
+    ranked, by a stable sort. torch's top-k over whole rows orders equal
+    values arbitrarily.
 
     Note:
 
@@ -80,61 +211,17 @@ def top_values(values: Tensor, k: int) -> Tuple[np.ndarray, np.ndarray]:
 
     Returns:
         tuple:
-        - top (np.ndarray): The values in shape (M, k)
-        - positions (np.ndarray): Their positions in shape (M, k)
+        - top (Tensor): The values in shape (M, k)
+        - positions (Tensor): Their positions in shape (M, k)
     """
     M = values.shape[0]
     cut = cut_strips(values, float('-inf'))
-    if cut.shape[1] <= k:
-        top, positions = values.sort(dim=1, descending=True, stable=True)
-        return top[:, :k].cpu().numpy(), positions[:, :k].cpu().numpy()
+    length = cut.shape[2]
     strip_max = cut.amax(dim=-1)
-    kth = strip_max.topk(k, dim=1).values[:, -1:]
-    if values.device.type != 'cpu':
-        return top_values_in_strips(cut, strip_max >= kth, k)
-    num_strips, length = cut.shape[1:]
-    kth = kth.numpy()
-    # Flat indices and divmod: NumPy's 2-D nonzero costs several times
-    # more on these small arrays.
-    chosen = np.flatnonzero(strip_max.numpy() >= kth)
-    rows = chosen // num_strips
-    chosen_values = cut.numpy().reshape(-1, length)[chosen]
-    picked = np.flatnonzero(chosen_values >= kth[rows])
-    pick = picked // length
-    rows = rows[pick]
-    top = chosen_values.reshape(-1)[picked]
-    positions = chosen[pick] % num_strips * length + picked % length
-    # By row, then value (descending), then position; every row has k
-    # values at least its k-th strip maximum.
-    order = np.lexsort((positions, -top, rows))
-    counts = np.bincount(rows, minlength=M)
-    firsts = order[((counts.cumsum() - counts)[:, None] + np.arange(k))]
-    return top[firsts], positions[firsts]
-
-
-def top_values_in_strips(
-    cut: Tensor, selected: Tensor, k: int
-) -> Tuple[np.ndarray, np.ndarray]:
-    """:func:`top_values` with torch alone, for a device other than the
-    CPU: the selected strips ranked by a stable sort.
-
-    Note:
-
-        - row number: M
-        - strip number: N
-        - strip length: S
-
-    Args:
-        cut (Tensor): The rows in strips in shape (M, N, S), the last
-            padded with -inf
-        selected (Tensor): Whether a strip may hold a top value in shape
-            (M, N)
-        k (int): The number of values per row
-
-    Returns:
-        tuple: As :func:`top_values`
-    """
-    M, _, length = cut.shape
+    if cut.shape[1] <= k:
+        selected = torch.ones_like(strip_max, dtype=torch.bool)
+    else:
+        selected = strip_max >= strip_max.topk(k, dim=1).values[:, -1:]
     width = int(selected.sum(dim=1).max())
     # The selected strips of each row first, in raster order; those after
     # a row's selection are pushed to -inf, after all of it.
@@ -148,7 +235,7 @@ def top_values_in_strips(
     top, ranked = cand.sort(dim=1, descending=True, stable=True)
     ranked = ranked[:, :k]
     positions = order.gather(1, ranked // length) * length + ranked % length
-    return top[:, :k].cpu().numpy(), positions.cpu().numpy()
+    return top[:, :k], positions
 
 
 def top_candidates(
@@ -157,8 +244,16 @@ def top_candidates(
     num_tag_dims: int,
     topk: int,
     nms_kernel: int,
+    threshold: float,
+    lower_peaks: bool = True,
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Take the top-k NMS peaks of every heatmap and their tags.
+    """Take the top-k NMS peaks above ``threshold`` of every heatmap and
+    their tags.
+
+    On the CPU the peaks are searched in the tiles above the threshold
+    (:func:`tile_peaks`); elsewhere, or where most tiles are, the whole
+    maps are filtered (:func:`max_filter`) and ranked (:func:`top_values`).
+    Both give the same candidates.
 
     Note:
 
@@ -169,50 +264,46 @@ def top_candidates(
         - heatmap size: [W, H]
 
     Args:
-        heatmaps (Tensor): Heatmaps in shape (B, K, H, W)
+        heatmaps (Tensor): Finite heatmaps in shape (B, K, H, W)
         tags (Tensor): Tag maps in shape (B, K*L, H, W)
         num_tag_dims (int): The tag dimension L
         topk (int): The number of candidates T per heatmap (at most H*W
             are taken)
         nms_kernel (int): The odd window size of the heatmap NMS
+        threshold (float): The value candidates must exceed
+        lower_peaks (bool): Whether the pixels after a map's candidates
+            are lower peaks where the search found some (what the fill
+            needs), or may be any pixel. Defaults to ``True``
 
     Returns:
         tuple:
         - vals (np.ndarray): Peak values in shape (B, K, T), descending,
-            the first in raster order among equal values (see
-            :func:`top_values`); a map with fewer than T peaks ends with
-            non-peak pixels, valued far below them
+            the first in raster order among equal values; a map with
+            fewer than T peaks above ``threshold`` ends with -inf
         - pixels (np.ndarray): Flat peak positions y*W+x in shape
-            (B, K, T)
+            (B, K, T); where the value is -inf, a lower peak of the map
+            (likely a low fill cost for a tag near its own) or pixel 0
         - cand_tags (np.ndarray): Peak tags in shape (B, K, T, L)
     """
     B, K, H, W = heatmaps.shape
     L = num_tag_dims
     num_cands = min(topk, H * W)
-    # Maps in chunks whose padded copies stay in cache.
-    padded = (H + nms_kernel - 1) * (W + nms_kernel - 1)
-    if heatmaps.device.type == 'cpu':
-        chunk = max(1, CPU_NMS_CHUNK_ELEMENTS // padded)
+    maps = heatmaps.reshape(B * K, H, W)
+    peaks = None
+    if (
+        heatmaps.device.type == 'cpu'
+        and heatmaps.dtype == torch.float32
+        and H % NMS_TILE[0] == 0
+        and W % NMS_TILE[1] == 0
+    ):
+        peaks = tile_peaks(maps, nms_kernel, threshold, lower_peaks)
+    if peaks is not None:
+        vals, pixels = rank_peaks(*peaks, B * K, num_cands)
     else:
-        chunk = chunk_length(heatmaps.device, padded)
-    maps = heatmaps.reshape(1, B * K, H, W)
-    vals, pixels = zip(
-        *(
-            # part - (pooled - part) * EXCLUDED in one pass: peaks keep
-            # their value, other pixels fall far below any threshold (an
-            # arithmetic mask: torch's CPU comparisons and where() are
-            # several times slower).
-            top_values(
-                torch.lerp(part, max_filter(part, nms_kernel), -EXCLUDED).view(
-                    -1, H * W
-                ),
-                num_cands,
-            )
-            for part in maps.split(chunk, dim=1)
-        )
-    )
-    vals = np.concatenate(vals).reshape(B, K, -1)
-    pixels = np.concatenate(pixels).reshape(B, K, -1)
+        vals, pixels = _filtered_top_values(maps, num_cands, nms_kernel)
+    vals[vals <= threshold] = -np.inf
+    vals = vals.reshape(B, K, -1)
+    pixels = pixels.reshape(B, K, -1)
     cand_tags = (
         tags.view(B, L, K, H * W)
         .gather(
@@ -224,3 +315,39 @@ def top_candidates(
         .permute(0, 2, 3, 1)
     )
     return vals, pixels, cand_tags.cpu().numpy()
+
+
+def _filtered_top_values(
+    maps: Tensor, k: int, nms_kernel: int
+) -> Tuple[np.ndarray, np.ndarray]:
+    """The top-k values of the NMS-masked maps, in chunks of maps whose
+    padded copies stay in cache (:func:`~.strips.chunk_length`).
+
+    Args:
+        maps (Tensor): Heatmaps in shape (M, H, W)
+        k (int): The number of values per map
+        nms_kernel (int): The odd window size of the NMS
+
+    Returns:
+        tuple: The values and flat positions, as :func:`top_values`, as
+        arrays; non-peaks rank far below every peak
+    """
+    M, H, W = maps.shape
+    padded = (H + nms_kernel - 1) * (W + nms_kernel - 1)
+    tops = [
+        # part - (pooled - part) * EXCLUDED in one pass: peaks keep their
+        # value, other pixels fall far below any threshold (an arithmetic
+        # mask: torch's CPU comparisons and where() are several times
+        # slower).
+        top_values(
+            torch.lerp(part, max_filter(part, nms_kernel), -EXCLUDED).view(
+                -1, H * W
+            ),
+            k,
+        )
+        for part in maps[None].split(chunk_length(maps.device, padded), 1)
+    ]
+    return (
+        torch.cat([top for top, _ in tops]).cpu().numpy(),
+        torch.cat([positions for _, positions in tops]).cpu().numpy(),
+    )
