@@ -110,6 +110,15 @@ class AssociativeEmbeddingHead(HeatmapHead):
             ``'warn'``
     """
 
+    # The data samples' PixelData of targets and the suffix of their maps'
+    # names in the batch tensors of bottomup_collate, per resolution.
+    target_fields = (('gt_fields', ''),)
+    # What builds and packs those targets, for the errors that need them.
+    target_hint = (
+        'encode targets with GenerateTarget and pack them with '
+        'PackBottomupPoseInputs'
+    )
+
     def __init__(
         self,
         in_channels: Union[int, Sequence[int]],
@@ -281,11 +290,6 @@ class AssociativeEmbeddingHead(HeatmapHead):
     ) -> Tuple[Tensor, Optional[Tensor], Tensor]:
         """The batch's targets, checked against the output.
 
-        A list of data samples (mmpose's ``pseudo_collate`` and
-        ``PoseDataPreprocessor``) is first converted to the batch tensors of
-        :func:`bottomup_collate` (:meth:`_batch_targets`), so both reach
-        the losses one way.
-
         Returns:
             tuple:
             - gt_heatmaps (Tensor): (B, K, H, W)
@@ -293,38 +297,92 @@ class AssociativeEmbeddingHead(HeatmapHead):
               ``None``
             - keypoint_indices (Tensor): (B, N, K, 2)
         """
-        K = self.num_keypoints
-        H, W = pred_heatmaps.shape[-2:]
-        if isinstance(batch_data_samples, dict):
-            batch = batch_data_samples
-            missing = (
-                'heatmap_mask' not in batch
-                and 'the batch tensors hold no heatmap_mask'
-            )
-        else:
-            num_missing = sum(
-                'heatmap_mask' not in d.gt_fields for d in batch_data_samples
-            )
-            missing = num_missing and (
-                f'{num_missing} of {len(batch_data_samples)} data samples '
-                'have no gt_fields.heatmap_mask'
-            )
-            batch = self._batch_targets(
-                batch_data_samples, pred_heatmaps.device
-            )
-        gt_heatmaps = batch['heatmaps']
-        if gt_heatmaps.shape[1:] != (K, H, W):
-            raise ValueError(
-                f'target heatmaps are {tuple(gt_heatmaps.shape[1:])} but the '
-                f'head predicts ({K}, {H}, {W}): check the codec heatmap_size '
-                'against the input size and the backbone stride'
-            )
-        if missing:
-            self._missing_mask(missing)
-        masks = batch.get('heatmap_mask')
-        if masks is not None:
-            masks = masks.to(pred_heatmaps.dtype)
+        batch, missing = self._target_batch(
+            batch_data_samples, pred_heatmaps.device
+        )
+        gt_heatmaps, masks = self._resolution_targets(
+            batch, missing, '', pred_heatmaps
+        )
         return gt_heatmaps, masks, batch['keypoint_indices']
+
+    def _target_batch(
+        self,
+        batch_data_samples: Union[OptSampleList, dict],
+        device: torch.device,
+    ) -> Tuple[dict, dict]:
+        """The batch tensors of :func:`bottomup_collate`, as they come or
+        converted once from mmpose's list of data samples
+        (``pseudo_collate`` and ``PoseDataPreprocessor``) by
+        :meth:`_batch_targets`, so that both reach the losses one way; and
+        what lacks a mask, per resolution.
+
+        Returns:
+            tuple:
+            - batch (dict): The batch tensors
+            - missing (dict): Per suffix of ``target_fields``, what lacks
+              its ``heatmap_mask`` (a phrase for :meth:`_missing_mask`),
+              or ``''`` when nothing does
+        """
+        if isinstance(batch_data_samples, dict):
+            return batch_data_samples, {
+                suffix: (
+                    f'the batch tensors hold no heatmap_mask{suffix}'
+                    if 'heatmap_mask' + suffix not in batch_data_samples
+                    else ''
+                )
+                for _, suffix in self.target_fields
+            }
+        missing = {}
+        for fields, suffix in self.target_fields:
+            num_missing = sum(
+                'heatmap_mask' not in (d.get(fields) or {})
+                for d in batch_data_samples
+            )
+            missing[suffix] = (
+                f'{num_missing} of {len(batch_data_samples)} data samples '
+                f'have no {fields}.heatmap_mask'
+                if num_missing
+                else ''
+            )
+        return self._batch_targets(batch_data_samples, device), missing
+
+    def _resolution_targets(
+        self, batch: dict, missing: dict, suffix: str, pred: Tensor
+    ) -> Tuple[Tensor, Optional[Tensor]]:
+        """The target heatmaps and masks of one resolution, checked against
+        its prediction.
+
+        Args:
+            batch (dict): The batch tensors
+            missing (dict): What lacks a mask, per suffix
+            suffix (str): The resolution's suffix in ``target_fields``
+            pred (Tensor): Its predicted heatmaps (B, K, h, w)
+
+        Returns:
+            tuple:
+            - gt_heatmaps (Tensor): (B, K, h, w)
+            - masks (Tensor | None): (B, 1, h, w) in the prediction's
+              dtype, or ``None``
+        """
+        gt_heatmaps = batch.get('heatmaps' + suffix)
+        if gt_heatmaps is None:
+            raise ValueError(
+                f'{type(self).__name__} needs heatmaps{suffix} targets for '
+                f'every sample: {self.target_hint}'
+            )
+        if gt_heatmaps.shape[1:] != pred.shape[1:]:
+            raise ValueError(
+                f'target heatmaps{suffix} are {tuple(gt_heatmaps.shape[1:])} '
+                f'but the head predicts {tuple(pred.shape[1:])}: check the '
+                'codec heatmap_size against the input size and the backbone '
+                'stride'
+            )
+        if missing[suffix]:
+            self._missing_mask(missing[suffix])
+        masks = batch.get('heatmap_mask' + suffix)
+        if masks is not None:
+            masks = masks.to(pred.dtype)
+        return gt_heatmaps, masks
 
     def _missing_mask(self, what: str) -> None:
         """Apply ``missing_mask`` to a batch without (every) mask."""
@@ -340,17 +398,17 @@ class AssociativeEmbeddingHead(HeatmapHead):
             self._warned_missing_mask = True
             warnings.warn(message, UserWarning, stacklevel=3)
 
-    @staticmethod
     def _batch_targets(
-        batch_data_samples: OptSampleList, device: torch.device
+        self, batch_data_samples: OptSampleList, device: torch.device
     ) -> dict:
         """The targets of a list of data samples as the batch tensors of
         :func:`bottomup_collate`, every one built on ``device``.
 
-        Every ``gt_fields`` map is stacked; a sample without a mask (a
-        field named ``*mask``) gets one of ones, the masks reshaped to
-        (1, H, W). The people are padded to the most of an image with
-        unlabelled keypoints (:func:`pad_keypoint_indices`).
+        Every map of each ``target_fields`` PixelData is stacked, named
+        with its suffix; a sample without a mask (a field named ``*mask``)
+        gets one of ones, the masks reshaped to (1, h, w). The people are
+        padded to the most of an image with unlabelled keypoints
+        (:func:`pad_keypoint_indices`).
 
         Note:
             - batch size: B
@@ -367,44 +425,44 @@ class AssociativeEmbeddingHead(HeatmapHead):
 
         Returns:
             dict: ``heatmaps`` (B, K, H, W), ``heatmap_mask`` (B, 1, H, W)
-            float32 when a sample has one, any other ``gt_fields`` map
-            stacked alike, and ``keypoint_indices`` (B, N, K, 2) int64
+            float32 when a sample has one, any other map stacked alike,
+            and ``keypoint_indices`` (B, N, K, 2) int64
         """
-        names = dict.fromkeys(
-            name for d in batch_data_samples for name in d.gt_fields.keys()
-        )
         batch = {}
-        for name in names:
-            values = [d.gt_fields.get(name) for d in batch_data_samples]
-            shape = next(v for v in values if v is not None).shape
-            if name.endswith('mask'):
-                shape = (1, *shape[-2:])
-                batch[name] = torch.stack(
-                    [
-                        torch.ones(shape, device=device)
-                        if v is None
-                        else torch.as_tensor(v, device=device)
-                        .reshape(shape)
-                        .float()
-                        for v in values
-                    ]
-                )
-                continue
-            for i, v in enumerate(values):
-                if v is None:
-                    raise ValueError(
-                        f'data sample {i} '
-                        f'({batch_data_samples[i].metainfo.get("img_path")}) '
-                        f'has no gt_fields.{name}, which other samples of '
-                        'the batch have'
+        for fields, suffix in self.target_fields:
+            maps = [d.get(fields) or {} for d in batch_data_samples]
+            names = dict.fromkeys(name for m in maps for name in m.keys())
+            for name in names:
+                values = [m.get(name) for m in maps]
+                shape = next(v for v in values if v is not None).shape
+                if name.endswith('mask'):
+                    shape = (1, *shape[-2:])
+                    batch[name + suffix] = torch.stack(
+                        [
+                            torch.ones(shape, device=device)
+                            if v is None
+                            else torch.as_tensor(v, device=device)
+                            .reshape(shape)
+                            .float()
+                            for v in values
+                        ]
                     )
-            batch[name] = torch.stack(
-                [torch.as_tensor(v, device=device) for v in values]
-            )
+                    continue
+                for i, v in enumerate(values):
+                    if v is None:
+                        path = batch_data_samples[i].metainfo.get('img_path')
+                        raise ValueError(
+                            f'data sample {i} ({path}) has no '
+                            f'{fields}.{name}, which other samples of the '
+                            f'batch have: {self.target_hint}'
+                        )
+                batch[name + suffix] = torch.stack(
+                    [torch.as_tensor(v, device=device) for v in values]
+                )
         if 'heatmaps' not in batch:
             raise ValueError(
-                'the data samples have no gt_fields.heatmaps: encode targets '
-                'with GenerateTarget and pack them with PackBottomupPoseInputs'
+                f'the data samples have no gt_fields.heatmaps: '
+                f'{self.target_hint}'
             )
         indices = []
         for i, d in enumerate(batch_data_samples):
@@ -412,9 +470,7 @@ class AssociativeEmbeddingHead(HeatmapHead):
             if labels is None or 'keypoint_indices' not in labels:
                 raise ValueError(
                     f'data sample {i} ({d.metainfo.get("img_path")}) has no '
-                    'gt_instance_labels.keypoint_indices: encode targets '
-                    'with GenerateTarget and pack them with '
-                    'PackBottomupPoseInputs'
+                    f'gt_instance_labels.keypoint_indices: {self.target_hint}'
                 )
             indices.append(labels.keypoint_indices)
         batch['keypoint_indices'] = pad_keypoint_indices(

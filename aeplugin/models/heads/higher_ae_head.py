@@ -16,11 +16,6 @@ from aeplugin.registry import MODELS
 from ..utils import upsample_maps_2x
 from .ae_head import AssociativeEmbeddingHead
 
-# Each supervised resolution, lowest first: the data sample's PixelData of
-# its maps (PackHigherBottomupPoseInputs) and the suffix of their names in
-# bottomup_collate's batch tensors
-RESOLUTION_FIELDS = (('gt_fields', ''), ('gt_fields_2x', '_2x'))
-
 
 @MODELS.register_module()
 class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
@@ -83,6 +78,14 @@ class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
     .. _`HigherHRNet`: https://arxiv.org/abs/1908.10357
     """
 
+    # Each supervised resolution, lowest first
+    # (PackHigherBottomupPoseInputs packs the 1/2 maps in gt_fields_2x)
+    target_fields = (('gt_fields', ''), ('gt_fields_2x', '_2x'))
+    target_hint = (
+        'encode targets with HigherBottomupGrouping and pack them with '
+        'PackHigherBottomupPoseInputs'
+    )
+
     def __init__(
         self,
         in_channels: int,
@@ -104,7 +107,7 @@ class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
                 f'in_channels must be an int, got {in_channels!r}'
             )
         heatmap_loss_weights = [float(w) for w in heatmap_loss_weights]
-        if len(heatmap_loss_weights) != len(RESOLUTION_FIELDS):
+        if len(heatmap_loss_weights) != len(self.target_fields):
             raise ValueError(
                 'heatmap_loss_weights needs one weight per resolution '
                 f'(lower, higher), got {heatmap_loss_weights}'
@@ -196,10 +199,10 @@ class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
         ``gt_fields.heatmaps`` (K, H, W), ``gt_fields_2x.heatmaps``
         (K, 2H, 2W), the masks ``heatmap_mask`` of both ((1,) h, w; 0 where
         the loss is ignored) and ``gt_instance_labels.keypoint_indices``
-        (N, K, 2) of the lower resolution; or the batch tensors of
-        ``bottomup_collate`` (``heatmaps``, ``heatmap_mask``,
-        ``heatmaps_2x``, ``heatmap_mask_2x``, ``keypoint_indices``), used as
-        they are.
+        (N, K, 2) of the lower resolution, converted once to the batch
+        tensors of ``bottomup_collate``; or those tensors (``heatmaps``,
+        ``heatmap_mask``, ``heatmaps_2x``, ``heatmap_mask_2x``,
+        ``keypoint_indices``), used as they are.
 
         Returns:
             dict: ``loss_kpt`` and ``loss_kpt_2x`` (each times its weight in
@@ -207,106 +210,19 @@ class HigherAssociativeEmbeddingHead(AssociativeEmbeddingHead):
             (scalars)
         """
         heatmaps, tags, heatmaps_2x = self.forward_resolutions(feats)
+        batch, missing = self._target_batch(
+            batch_data_samples, heatmaps.device
+        )
         losses = {}
-        for (fields, suffix), pred, weight in zip(
-            RESOLUTION_FIELDS,
+        for (_, suffix), pred, weight in zip(
+            self.target_fields,
             (heatmaps, heatmaps_2x),
             self.heatmap_loss_weights,
         ):
-            gt, mask = self._resolution_targets(
-                batch_data_samples, fields, suffix, pred
-            )
+            gt, mask = self._resolution_targets(batch, missing, suffix, pred)
             losses['loss_kpt' + suffix] = (
                 weight * self.loss_module.keypoint_loss(pred, gt, None, mask)
             )
-        pull, push = self.loss_module.tag_loss(
-            tags, self._keypoint_indices(batch_data_samples, tags.device)
-        )
+        pull, push = self.loss_module.tag_loss(tags, batch['keypoint_indices'])
         losses.update(loss_pull=pull, loss_push=push)
         return losses
-
-    def _resolution_targets(
-        self,
-        batch_data_samples: Union[OptSampleList, dict],
-        fields: str,
-        suffix: str,
-        pred: Tensor,
-    ) -> Tuple[Tensor, Optional[Tensor]]:
-        """The heatmaps (B, K, h, w) and masks (B, 1, h, w) (or ``None``
-        when no sample has one) of one resolution, checked against its
-        prediction (B, K, h, w); a sample without a mask gets ones.
-
-        Args:
-            batch_data_samples: As in :meth:`loss`
-            fields (str): The data samples' ``PixelData`` of this resolution
-            suffix (str): Its suffix in the batch tensors' names
-            pred (Tensor): The prediction (B, K, h, w)
-        """
-        h, w = pred.shape[-2:]
-        if isinstance(batch_data_samples, dict):
-            gt = batch_data_samples.get('heatmaps' + suffix)
-            masks = batch_data_samples.get('heatmap_mask' + suffix)
-            missing = masks is None and (
-                f'the batch tensors hold no heatmap_mask{suffix}'
-            )
-        else:
-            maps = [d.get(fields) for d in batch_data_samples]
-            gt = None
-            if all(m is not None and 'heatmaps' in m for m in maps):
-                gt = torch.stack([m.heatmaps for m in maps])
-            num_missing = sum(
-                m is None or 'heatmap_mask' not in m for m in maps
-            )
-            missing = num_missing and (
-                f'{num_missing} of {len(maps)} data samples have no '
-                f'{fields}.heatmap_mask'
-            )
-        if gt is None:
-            raise ValueError(
-                f'{type(self).__name__} needs heatmaps{suffix} targets for '
-                'every sample: encode them with HigherBottomupGrouping and '
-                'pack them with PackHigherBottomupPoseInputs'
-            )
-        if gt.shape[1:] != pred.shape[1:]:
-            raise ValueError(
-                f'target heatmaps{suffix} are {tuple(gt.shape[1:])} but the '
-                f'head predicts {tuple(pred.shape[1:])} there: check the '
-                'codec sizes against the input size and the backbone stride'
-            )
-        if missing:
-            self._missing_mask(missing)
-        if not isinstance(batch_data_samples, dict):
-            masks = None
-            if num_missing < len(maps):
-                masks = torch.stack(
-                    [
-                        torch.as_tensor(
-                            m.get('heatmap_mask', torch.ones(h, w))
-                        ).reshape(1, h, w)
-                        for m in maps
-                    ]
-                )
-        gt = gt.to(device=pred.device, dtype=pred.dtype)
-        if masks is not None:
-            masks = masks.to(device=pred.device, dtype=pred.dtype)
-        return gt, masks
-
-    @staticmethod
-    def _keypoint_indices(
-        batch_data_samples: Union[OptSampleList, dict], device: torch.device
-    ) -> Union[Tensor, List[Tensor]]:
-        """(B, N, K, 2) batched indices, or B tensors (N_i, K, 2)."""
-        if isinstance(batch_data_samples, dict):
-            return batch_data_samples['keypoint_indices'].to(device)
-        indices = []
-        for i, d in enumerate(batch_data_samples):
-            labels = d.get('gt_instance_labels', None)
-            if labels is None or 'keypoint_indices' not in labels:
-                raise ValueError(
-                    f'data sample {i} ({d.metainfo.get("img_path")}) has no '
-                    'gt_instance_labels.keypoint_indices: encode targets '
-                    'with GenerateTarget and pack them with '
-                    'PackBottomupPoseInputs'
-                )
-            indices.append(labels.keypoint_indices.to(device))
-        return indices

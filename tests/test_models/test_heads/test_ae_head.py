@@ -175,7 +175,7 @@ def test_sample_list_becomes_the_batch_tensors():
     samples[1].gt_fields.set_field(torch.zeros(2, 4, 4), 'extra_maps')
     samples[2].gt_fields.set_field(torch.ones(2, 4, 4), 'extra_maps')
 
-    batch = AssociativeEmbeddingHead._batch_targets(samples, 'cpu')
+    batch = _head()._batch_targets(samples, 'cpu')
 
     assert batch['heatmaps'].shape == (3, K, 16, 16)
     for i, sample in enumerate(samples):

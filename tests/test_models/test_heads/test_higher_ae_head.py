@@ -167,6 +167,12 @@ def test_missing_targets_and_masks_are_named():
         _head().loss(feats, [_sample(1), _sample(2, mask_2x=False)])
     with pytest.raises(ValueError, match=r'target heatmaps are \(3, 6, 5\)'):
         _head().loss([torch.randn(2, C, H + 1, W)], [_sample(1), _sample(2)])
+    batch = dict(
+        heatmaps=torch.stack([s.gt_fields.heatmaps for s in (_sample(1),)]),
+        keypoint_indices=torch.zeros(1, 1, K, 2, dtype=torch.long),
+    )
+    with pytest.raises(ValueError, match='needs heatmaps_2x targets'):
+        _head(missing_mask='ignore').loss([torch.randn(1, C, H, W)], batch)
 
 
 def test_refuses_udp_decoders_and_weights_of_another_length():
