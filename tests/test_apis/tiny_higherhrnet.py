@@ -3,7 +3,7 @@
 
 from pathlib import Path
 
-from .tiny_model import COCO, ROOT
+from .tiny_model import COCO, ROOT, TEST_DATA
 
 # The w32-512 config, shrunk: HRNet branches of 8-64 channels, one block
 # each, one deconvolution basic block, a 128 input; flip test and the maps
@@ -42,22 +42,13 @@ model = dict(
         ),
     ),
 )
-test_dataloader = dict(
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        data_root='{coco}/',
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''),
-        pipeline=val_pipeline,
-    ),
-)
-test_evaluator = dict(ann_file='{coco}/test_coco.json')
 """
 
 
 def write_tiny_higher_config(folder: Path) -> Path:
     """Write the tiny HigherHRNet config into ``folder``; return its path."""
     path = Path(folder) / 'higherhrnet_tiny_test.py'
-    path.write_text(TINY_HIGHER_CONFIG.format(root=ROOT, coco=COCO))
+    path.write_text(
+        (TINY_HIGHER_CONFIG + TEST_DATA).format(root=ROOT, coco=COCO)
+    )
     return path

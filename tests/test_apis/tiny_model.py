@@ -31,6 +31,10 @@ model = dict(
         )
     ),
 )
+"""
+
+# The 4 test images as the test set, read in the main process.
+TEST_DATA = """
 test_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
@@ -48,7 +52,7 @@ test_evaluator = dict(ann_file='{coco}/test_coco.json')
 def write_tiny_config(folder: Path) -> Path:
     """Write the tiny config into ``folder`` and return its path."""
     path = Path(folder) / 'ae_tiny_test.py'
-    path.write_text(TINY_CONFIG.format(root=ROOT, coco=COCO))
+    path.write_text((TINY_CONFIG + TEST_DATA).format(root=ROOT, coco=COCO))
     return path
 
 

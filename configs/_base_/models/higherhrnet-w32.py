@@ -7,6 +7,8 @@
 # the 1/4 tags. The config adds the head's decoder (its dataset's codec).
 # `_scope_`: the model builds in the aeplugin scope also from mmpose's
 # (MMPoseInferencer's default scope='mmpose').
+_base_ = ['./hrnet-w32.py']
+
 model = dict(
     type='BottomupPoseEstimator',
     _scope_='aeplugin',
@@ -16,45 +18,7 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True,
     ),
-    backbone=dict(
-        type='mmpose.HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4,),
-                num_channels=(64,),
-            ),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(32, 64),
-            ),
-            stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(32, 64, 128),
-            ),
-            stage4=dict(
-                num_modules=3,
-                num_branches=4,
-                block='BASIC',
-                num_blocks=(4, 4, 4, 4),
-                num_channels=(32, 64, 128, 256),
-            ),
-        ),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmpose/'
-            'pretrain_models/hrnet_w32-36af842e.pth',
-        ),
-    ),
+    backbone=_base_.hrnet_w32,
     head=dict(
         type='HigherAssociativeEmbeddingHead',
         in_channels=32,
