@@ -8,20 +8,6 @@ from torch.nn.parallel import DistributedDataParallel
 from aeplugin.engine import finish_distributed, init_cpu_distributed
 
 
-@pytest.fixture
-def one_process_group(tmp_path):
-    torch_dist.init_process_group(
-        'gloo',
-        init_method=f'file://{tmp_path / "store"}',
-        rank=0,
-        world_size=1,
-    )
-    yield
-    # a failed test must not leave the group to the tests after it
-    if torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
-
-
 def test_finish_distributed_frees_a_model_held_in_a_cycle(one_process_group):
     # as mmengine's Runner: the wrapped model lives in a reference cycle
     holder = {'model': DistributedDataParallel(torch.nn.Linear(2, 2))}

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.distributed as torch_dist
 from mmengine import registry as mmengine_registry
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -22,19 +21,6 @@ from tools.benchmark.gpu_check import (  # noqa: E402
 )
 
 sys.path.pop(0)
-
-
-@pytest.fixture
-def one_process_group(tmp_path):
-    torch_dist.init_process_group(
-        'gloo',
-        init_method=f'file://{tmp_path / "store"}',
-        rank=0,
-        world_size=1,
-    )
-    yield
-    if torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
 
 
 def _conv_weight_is_channels_last(channels_last):
